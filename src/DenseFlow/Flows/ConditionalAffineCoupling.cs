@@ -1,0 +1,33 @@
+using static TorchSharp.torch;
+
+namespace DenseFlow.Flows;
+
+/// <summary>
+/// Conditional affine coupling of the dequantizer (SPEC §6): like <see cref="AffineCoupling"/>,
+/// but the conditioner sees concat(first half, context).
+/// </summary>
+public sealed class ConditionalAffineCoupling : nn.Module<Tensor, Tensor, (Tensor Output, Tensor LogDet)>
+{
+    readonly nn.Module<Tensor, Tensor> net;
+
+    public ConditionalAffineCoupling(nn.Module<Tensor, Tensor> net) : base(nameof(ConditionalAffineCoupling))
+    {
+        this.net = net;
+        RegisterComponents();
+    }
+
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, Tensor context)
+    {
+        var (x1, x2) = AffineCoupling.Split(x);
+        var (logSigma, t) = AffineCoupling.ScaleAndShift(net.forward(cat(new[] { x1, context }, 1)), x2.shape);
+        var y2 = t + logSigma.exp() * x2;
+        return (cat(new[] { x1, y2 }, 1), logSigma.flatten(1).sum(1));
+    }
+
+    public Tensor inverse(Tensor y, Tensor context)
+    {
+        var (y1, y2) = AffineCoupling.Split(y);
+        var (logSigma, t) = AffineCoupling.ScaleAndShift(net.forward(cat(new[] { y1, context }, 1)), y2.shape);
+        return cat(new[] { y1, (y2 - t) * (-logSigma).exp() }, 1);
+    }
+}

@@ -1,0 +1,132 @@
+using DenseFlow.Nets;
+using DenseFlow.Noise;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Flows;
+
+/// <summary>A dequantizer: integer x → continuous v = (x + u)/2^bits with its bound contribution −D·ln2^bits − log q(u|x).</summary>
+public interface IDequantizer
+{
+    /// <summary>Work that does not depend on the draws (the context network), done once per image.</summary>
+    Tensor? Context(Tensor x, ScalarType dtype);
+
+    /// <summary>v and the bound contribution; <paramref name="context"/> is <see cref="Context"/> of x (repeated to x's batch).</summary>
+    (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype);
+
+    /// <summary>x = clamp(⌊2^bits·v⌋, 0, 2^bits − 1).</summary>
+    Tensor Quantize(Tensor v);
+}
+
+/// <summary>
+/// Variational dequantization (SPEC §6): u ~ q(u|x) is a conditional flow on (4C, H/2, W/2) — a learned
+/// per-channel Gaussian base, steps of [1×1 conv, conditional affine coupling], a final 1×1 conv,
+/// unsqueeze and sigmoid.
+/// </summary>
+public sealed class VariationalDequantizer : nn.Module, IDequantizer
+{
+    readonly DequantizerContextNet context;
+    readonly DiagonalGaussian @base;
+    readonly ModuleList<Conv1x1> convs;
+    readonly ModuleList<ConditionalAffineCoupling> couplings;
+    readonly Sigmoid sigmoid;
+    readonly int _bins;
+    readonly long[] _sampleShape;
+
+    public VariationalDequantizer(int channels, int height, int width, int numBits, int steps, int contextChannels,
+        int netWidth, int depth, int growth, int contextDepth, int contextGrowth) : base(nameof(VariationalDequantizer))
+    {
+        _bins = 1 << numBits;
+        int c4 = 4 * channels;
+        _sampleShape = new long[] { c4, height / 2, width / 2 };
+        context = new DequantizerContextNet(channels, contextChannels, contextDepth, contextGrowth, numBits);
+        @base = new DiagonalGaussian(c4);
+        convs = new ModuleList<Conv1x1>();
+        couplings = new ModuleList<ConditionalAffineCoupling>();
+        for (int i = 0; i <= steps; i++) convs.Add(new Conv1x1(c4));
+        for (int i = 0; i < steps; i++)
+            couplings.Add(new ConditionalAffineCoupling(new ResidualDenseNet(c4 - c4 / 2 + contextChannels, 2 * (c4 / 2), netWidth, depth, growth)));
+        sigmoid = new Sigmoid();
+        RegisterComponents();
+    }
+
+    public int Steps => couplings.Count;
+
+    public Tensor? Context(Tensor x, ScalarType dtype) => context.Forward(x, dtype);
+
+    /// <summary>u ~ q(u|x) and log q(u|x) from base noise ε (SPEC §6).</summary>
+    public (Tensor U, Tensor LogQ) SampleWithLogProb(Tensor context, Tensor eps)
+    {
+        var z = @base.FromNoise(eps);
+        var logQ = @base.LogProb(z);
+        for (int i = 0; i < couplings.Count; i++)
+        {
+            var (h, ld) = convs[i].forward(z);
+            logQ = logQ - ld;
+            var (h2, ld2) = couplings[i].forward(h, context);
+            logQ = logQ - ld2;
+            z = h2;
+        }
+        var (last, ldLast) = convs[couplings.Count].forward(z);
+        logQ = logQ - ldLast;
+        var (u, ldSig) = sigmoid.forward(Squeeze.Unapply(last));
+        return (u, logQ - ldSig);
+    }
+
+    public (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype)
+    {
+        context ??= Context(x, dtype)!;
+        var eps = noise.StandardNormal(new[] { x.shape[0], _sampleShape[0], _sampleShape[1], _sampleShape[2] }, dtype, x.device);
+        var (u, logQ) = SampleWithLogProb(context, eps);
+        var v = (x.to_type(dtype) + u) / _bins;
+        long d = x.shape[1] * x.shape[2] * x.shape[3];
+        return (v, -logQ - d * Math.Log(_bins));
+    }
+
+    public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);
+
+    /// <summary>The dequantizer's steps, for tests: z₀ → u with the forward log-dets, given a context.</summary>
+    public (Tensor U, Tensor LogDet) FlowForward(Tensor z, Tensor context)
+    {
+        Tensor logDet = zeros(z.shape[0], dtype: z.dtype, device: z.device);
+        for (int i = 0; i < couplings.Count; i++)
+        {
+            var (h, ld) = convs[i].forward(z); logDet = logDet + ld;
+            var (h2, ld2) = couplings[i].forward(h, context); logDet = logDet + ld2;
+            z = h2;
+        }
+        var (last, ldLast) = convs[couplings.Count].forward(z);
+        var (u, ldSig) = sigmoid.forward(Squeeze.Unapply(last));
+        return (u, logDet + ldLast + ldSig);
+    }
+
+    /// <summary>Inverse of <see cref="FlowForward"/>.</summary>
+    public Tensor FlowInverse(Tensor u, Tensor context)
+    {
+        var z = convs[couplings.Count].inverse(Squeeze.Apply(sigmoid.inverse(u)));
+        for (int i = couplings.Count - 1; i >= 0; i--)
+            z = convs[i].inverse(couplings[i].inverse(z, context));
+        return z;
+    }
+}
+
+/// <summary>Uniform dequantization: u ~ U(0,1)^D, contribution −D·ln 2^bits.</summary>
+public sealed class UniformDequantizer : nn.Module, IDequantizer
+{
+    readonly int _bins;
+
+    public UniformDequantizer(int numBits) : base(nameof(UniformDequantizer)) { _bins = 1 << numBits; }
+
+    public Tensor? Context(Tensor x, ScalarType dtype) => null;
+
+    public (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype)
+    {
+        var u = noise.Uniform(x.shape, dtype, x.device);
+        long d = x.shape[1] * x.shape[2] * x.shape[3];
+        var ld = full(x.shape[0], -d * Math.Log(_bins), dtype: dtype, device: x.device);
+        return ((x.to_type(dtype) + u) / _bins, ld);
+        RegisterComponents();
+    }
+
+    public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);
+}

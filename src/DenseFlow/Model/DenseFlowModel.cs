@@ -1,0 +1,221 @@
+using DenseFlow.Flows;
+using DenseFlow.Nets;
+using DenseFlow.Noise;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Model;
+
+/// <summary>What one pass of the single-sample bound produced, per image.</summary>
+public sealed record BoundTerms(Tensor LogLikelihood, Tensor Latent, Tensor DequantTerm, Tensor FlowLogDet, Tensor PriorLogProb)
+{
+    public void Dispose() { LogLikelihood.Dispose(); Latent.Dispose(); DequantTerm.Dispose(); FlowLogDet.Dispose(); PriorLogProb.Dispose(); }
+}
+
+/// <summary>
+/// DenseFlow (SPEC §1): dequantize → shift by −½ → squeeze → block₀ → transition → block₁ → … → last
+/// block → per-channel Gaussian prior. Every random draw comes from <see cref="Noise"/>, in SPEC §9 order.
+/// </summary>
+public sealed class DenseFlowModel : nn.Module
+{
+    public DenseFlowConfig Config { get; }
+    public ArchitecturePlan Plan { get; }
+
+    /// <summary>The source of every random draw (SPEC §9). Replace it to replay recorded draws.</summary>
+    public INoiseSource Noise { get; set; }
+
+    // Field names are the state_dict names (TorchSharp registers fields by name).
+    readonly nn.Module dequantizer;
+    readonly ModuleList<DenseFlowBlock> blocks;
+    readonly ModuleList<Transition> transitions;
+    readonly DiagonalGaussian prior;
+
+    public DenseFlowModel(DenseFlowConfig config, INoiseSource? noise = null) : base(nameof(DenseFlowModel))
+    {
+        Config = config;
+        Plan = config.Plan(); // validates: a bad configuration is refused before any weight exists
+        Noise = noise ?? new SeededNoise(0);
+
+        // 1. Dequantization (SPEC §6).
+        if (config.Dequantization == DequantizationKind.Variational)
+        {
+            var vd = new VariationalDequantizer(config.Channels, config.Height, config.Width, config.NumBits, config.DequantSteps,
+                config.DequantContextChannels, config.DequantWidth, config.DequantDepth, config.DequantGrowth,
+                config.DequantContextDepth, config.DequantContextGrowth);
+            dequantizer = vd;
+        }
+        else
+        {
+            var ud = new UniformDequantizer(config.NumBits);
+            dequantizer = ud;
+        }
+
+        // 2–4. Blocks of units of Glow-like modules, with transitions between blocks (SPEC §2–§5).
+        blocks = new ModuleList<DenseFlowBlock>();
+        transitions = new ModuleList<Transition>();
+        foreach (var bp in Plan.Blocks)
+        {
+            blocks.Add(BuildBlock(config, bp));
+            if (bp.Index != Plan.Blocks.Count - 1) transitions.Add(new Transition());
+        }
+
+        // 5. Final prior: learned per-channel Gaussian (official) or fixed N(0, I) (paper).
+        prior = new DiagonalGaussian(Plan.LatentShape[0], learned: config.Prior == PriorKind.Learned);
+
+        RegisterComponents();
+    }
+
+    DenseFlowBlock BuildBlock(DenseFlowConfig c, BlockPlan bp)
+    {
+        var units = new List<FlowUnit>();
+        foreach (int width in bp.UnitWidths)
+        {
+            var modules = Enumerable.Range(0, bp.ModulesPerUnit).Select(_ => new GlowModule(width, CouplingNet(c, bp, width)));
+            units.Add(new FlowUnit(modules));
+        }
+        int k = c.EffectiveGrowth;
+        var couplings = k == 0 ? new List<CrossUnitCoupling>()
+            : bp.NoiseNetInputs.Select(n => new CrossUnitCoupling(n, k, c.Augmentation == AugmentationKind.Preconditioned)).ToList();
+        return new DenseFlowBlock(units, couplings, k, () => Noise);
+    }
+
+    static nn.Module<Tensor, Tensor> CouplingNet(DenseFlowConfig c, BlockPlan bp, int width)
+    {
+        int condition = width - width / 2, transformed = width / 2;
+        return c.Coupling == CouplingKind.Dense
+            ? new DenseNystromCouplingNet(condition, 2 * transformed, bp.CouplingWidth, c.DenseDepth, c.DenseGrowth, bp.Landmarks)
+            : new GlowCouplingNet(condition, 2 * transformed, bp.CouplingWidth);
+    }
+
+    public IReadOnlyList<DenseFlowBlock> Blocks => blocks.ToList();
+    public IReadOnlyList<Transition> Transitions => transitions.ToList();
+    public IDequantizer Dequantizer => (IDequantizer)dequantizer;
+    public DiagonalGaussian Prior => prior;
+
+    /// <summary>The model's floating dtype (of its prior or first parameter).</summary>
+    public ScalarType DType => parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
+    public Device Device => parameters().FirstOrDefault()?.device ?? CPU;
+
+    /// <summary>Trainable parameter count.</summary>
+    public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+    public long DequantizerParameterCount => dequantizer.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+
+    /// <summary>Flow part from the dequantized v: shift, squeeze, blocks and transitions. Returns z and Σ log-dets.</summary>
+    public (Tensor Z, Tensor LogDet) FlowForward(Tensor v, Action<int, Tensor, Tensor>? observe = null)
+    {
+        var h = Squeeze.Apply(v - 0.5);
+        observe?.Invoke(1, v - 0.5, zeros(v.shape[0], dtype: v.dtype, device: v.device));
+        observe?.Invoke(2, h, zeros(v.shape[0], dtype: v.dtype, device: v.device));
+        Tensor logDet = zeros(v.shape[0], dtype: v.dtype, device: v.device);
+        int index = 3;
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            var (y, ld) = blocks[b].forward(h);
+            observe?.Invoke(index++, y, ld);
+            logDet = logDet + ld;
+            h = y;
+            if (b < transitions.Count)
+            {
+                var (kept, ldT) = transitions[b].forward(h);
+                observe?.Invoke(index++, kept, ldT);
+                logDet = logDet + ldT;
+                h = kept;
+            }
+        }
+        return (h, logDet);
+    }
+
+    /// <summary>
+    /// The single-sample lower bound L(x) per image in nats (SPEC §1), with its terms.
+    /// <paramref name="context"/> may carry the dequantizer's context for x, computed once for many draws.
+    /// </summary>
+    public BoundTerms Bound(Tensor x, Tensor? context = null, Action<int, Tensor, Tensor>? observe = null)
+    {
+        CheckImages(x);
+        var dtype = DType;
+        var (v, dequantTerm) = Dequantizer.Dequantize(x, context, Noise, dtype);
+        observe?.Invoke(0, v, dequantTerm);
+        var (z, flowLogDet) = FlowForward(v, observe);
+        var logPrior = prior.LogProb(z);
+        var logLik = dequantTerm + flowLogDet + logPrior;
+        return new BoundTerms(logLik, z, dequantTerm, flowLogDet, logPrior);
+    }
+
+    /// <summary>log-likelihood bound per image (nats).</summary>
+    public Tensor LogLikelihood(Tensor x, Tensor? context = null)
+    {
+        using var scope = NewDisposeScope();
+        return Bound(x, context).LogLikelihood.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>bits/dim = −L(x)/(D·ln 2), per image.</summary>
+    public Tensor BitsPerDim(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return (-LogLikelihood(x) / (Config.Dimensions * Math.Log(2))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Dequantizer context for x (null for uniform dequantization).</summary>
+    public Tensor? DequantizerContext(Tensor x) => Dequantizer.Context(x, DType);
+
+    /// <summary>Encodes integer images to the final latent z (one dequantization draw).</summary>
+    public Tensor Encode(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        CheckImages(x);
+        var (v, _) = Dequantizer.Dequantize(x, null, Noise, DType);
+        return FlowForward(v).Z.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decodes a latent z to continuous v ∈ data space (before quantization), drawing the dropped halves at temperature T.</summary>
+    public Tensor DecodeToContinuous(Tensor z, double temperature = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        var h = z;
+        for (int b = blocks.Count - 1; b >= 0; b--)
+        {
+            h = blocks[b].inverse(h);
+            if (b > 0) h = transitions[b - 1].inverse(h, Noise, temperature);
+        }
+        return (Squeeze.Unapply(h) + 0.5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decodes a latent z to integer images.</summary>
+    public Tensor Decode(Tensor z, double temperature = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        return Dequantizer.Quantize(DecodeToContinuous(z, temperature)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Latent noise → z at temperature T: the prior's standard deviation is scaled by T.</summary>
+    public Tensor SampleLatent(long n, double temperature = 1.0)
+    {
+        var shape = new long[] { n, Plan.LatentShape[0], Plan.LatentShape[1], Plan.LatentShape[2] };
+        using var eps = Noise.StandardNormal(shape, DType, Device);
+        return prior.FromNoise(eps, temperature);
+    }
+
+    /// <summary>n integer images in 0..255 at temperature T (SPEC §8). Draws: prior first, then dropped halves from the last transition to the first.</summary>
+    public Tensor Sample(long n, double temperature = 1.0)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return Decode(SampleLatent(n, temperature), temperature).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Continuous v of n samples (before quantization), for checks on rounding boundaries.</summary>
+    public Tensor SampleContinuous(long n, double temperature = 1.0)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return DecodeToContinuous(SampleLatent(n, temperature), temperature).MoveToOuterDisposeScope();
+    }
+
+    void CheckImages(Tensor x)
+    {
+        var s = Config.InputShape;
+        if (x.dim() != 4 || x.shape[1] != s[0] || x.shape[2] != s[1] || x.shape[3] != s[2])
+            throw new ArgumentException($"images: expected shape (B,{s[0]},{s[1]},{s[2]}), got ({string.Join(",", x.shape)})");
+    }
+}
