@@ -102,7 +102,7 @@ public sealed class DenseFlowModel : nn.Module
     public long DequantizerParameterCount => dequantizer.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
     /// <summary>Flow part from the dequantized v: shift, squeeze, blocks and transitions. Returns z and Σ log-dets.</summary>
-    public (Tensor Z, Tensor LogDet) FlowForward(Tensor v, Action<int, Tensor, Tensor>? observe = null)
+    public (Tensor Z, Tensor LogDet) FlowForward(Tensor v, Action<int, Tensor, Tensor>? observe = null, List<Tensor>? dropped = null)
     {
         var h = Squeeze.Apply(v - 0.5);
         observe?.Invoke(1, v - 0.5, zeros(v.shape[0], dtype: v.dtype, device: v.device));
@@ -118,6 +118,7 @@ public sealed class DenseFlowModel : nn.Module
             if (b < transitions.Count)
             {
                 var (kept, ldT) = transitions[b].forward(h);
+                if (dropped is not null) dropped.Add(Squeeze.Apply(h).narrow(1, kept.shape[1], kept.shape[1]));
                 observe?.Invoke(index++, kept, ldT);
                 logDet = logDet + ldT;
                 h = kept;

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using DenseFlow.Data;
+using DenseFlow.Evaluation;
+using DenseFlow.Imaging;
+using DenseFlow.Model;
+using DenseFlow.Noise;
+using DenseFlow.Training.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Training;
+
+/// <summary>What the trainer reports after every step.</summary>
+public sealed record TrainingProgress(long Step, int Epoch, int BatchInEpoch, int BatchesPerEpoch, double Bpd, double LearningRate,
+    double ImagesPerSecond, double ElapsedSeconds, double? BudgetSeconds, long? TotalSteps, long BadSteps);
+
+/// <summary>What the trainer reports after every epoch.</summary>
+public sealed record EpochReport(int Epoch, long Step, double TestBpd, double InverseError, double TrainBpd, string? SampleGrid);
+
+public sealed record TrainingResult(long Steps, int Epochs, double ElapsedSeconds, double? LastTestBpd, string StopReason);
+
+/// <summary>
+/// The training loop of SPEC §7: Adamax, warm-up, mean bits/dim of the single-sample bound. Checkpoints
+/// atomically every N steps, at the end and on cancellation; resumes bit for bit on CPU. Evaluation and
+/// sampling draw from their own seeded noise, so they never disturb the training draws.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly DenseFlowModel _model;
+    readonly TrainingOptions _options;
+    readonly RunDirectory _run;
+    readonly ImageBatcher _train;
+    readonly IImageDataset _test;
+    readonly Adamax _optimizer;
+    readonly SeededNoise _noise;
+    readonly LearningRateSchedule _schedule;
+    readonly Device _device;
+    TrainingState _state;
+    double _lastTrainBpd = double.NaN;
+    long _consecutiveBad;
+
+    public event Action<TrainingProgress>? Progress;
+    public event Action<EpochReport>? EpochEnded;
+    public event Action<string>? Warning;
+
+    public DenseFlowModel Model => _model;
+    public TrainingState State => _state;
+
+    public Trainer(DenseFlowModel model, TrainingOptions options, IImageDataset train, IImageDataset test, string runDir, bool resume)
+    {
+        _model = model;
+        _options = options;
+        _run = new RunDirectory(runDir);
+        _device = torch.device(options.Device);
+        _test = test;
+        var aug = options.Augmentation ?? DatasetDefaults.Augmentation(options.Dataset);
+        _train = new ImageBatcher(train, options.BatchSize, shuffle: true, seed: options.Seed, aug, dropLast: true);
+        if (_train.BatchesPerEpoch == 0)
+            throw new TrainingException($"--batch {options.BatchSize} is larger than the {train.Count} training images");
+        _schedule = options.FineTune
+            ? new LearningRateSchedule(ScheduleKind.Official, 2e-5, 0, 1)
+            : new LearningRateSchedule(options.Schedule, options.LearningRate, options.WarmupSteps, options.Gamma);
+        _optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
+        _noise = new SeededNoise(options.Seed);
+        _model.Noise = _noise;
+        _state = new TrainingState();
+        if (resume)
+        {
+            _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer);
+            _noise.SetState(Convert.FromBase64String(_state.NoiseState));
+            // Metrics written after the checkpoint belong to steps that will run again.
+            if (File.Exists(_run.MetricsFile)) MetricsLog.TruncateAfterStep(_run.MetricsFile, _state.Step);
+        }
+    }
+
+    /// <summary>Runs until the epoch count, the time budget, the step limit or cancellation.</summary>
+    public TrainingResult Run(CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(_run.Path);
+        using var metrics = new MetricsLog(_run.MetricsFile);
+        using var tb = new TensorBoardLog(_run.TensorBoardDir);
+        double budget = _options.Minutes.HasValue ? _options.Minutes.Value * 60 : double.PositiveInfinity;
+        var clock = Stopwatch.StartNew();
+        double startElapsed = _state.ElapsedSeconds;
+        double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
+        string reason = "finished";
+        long stepsAtStart = _state.Step;
+        var rate = Stopwatch.StartNew();
+        long? totalSteps = _options.MaxSteps ?? (_options.Epochs.HasValue ? (long)_options.Epochs.Value * _train.BatchesPerEpoch : null);
+        double? lastTest = null;
+
+        while (true)
+        {
+            if (_options.Epochs.HasValue && _state.Epoch >= _options.Epochs.Value) { reason = $"{_options.Epochs} epochs done"; break; }
+            if (_options.MaxSteps.HasValue && _state.Step >= _options.MaxSteps.Value) { reason = $"{_options.MaxSteps} steps done"; break; }
+            if (Elapsed() >= budget) { reason = $"time budget of {_options.Minutes} min reached"; break; }
+            if (cancel.IsCancellationRequested) { reason = "interrupted"; break; }
+
+            RunStep(metrics, tb);
+            double ips = (_state.Step - stepsAtStart) * _options.BatchSize / Math.Max(1e-9, rate.Elapsed.TotalSeconds);
+            Progress?.Invoke(new TrainingProgress(_state.Step, _state.Epoch, _state.BatchInEpoch, _train.BatchesPerEpoch, _lastTrainBpd,
+                _schedule.At(_state.Step, _state.Epoch), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal));
+
+            if (_state.BatchInEpoch >= _train.BatchesPerEpoch)
+            {
+                lastTest = EndEpoch(metrics, tb);
+                _state = _state with { Epoch = _state.Epoch + 1, BatchInEpoch = 0 };
+            }
+            _state = _state with { ElapsedSeconds = Elapsed() };
+            if (_options.CheckpointEverySteps > 0 && _state.Step % _options.CheckpointEverySteps == 0) SaveCheckpoint();
+        }
+
+        // A run that stops mid-epoch still reports a test figure, so a time-budgeted run ends with one.
+        if (_state.BatchInEpoch > 0 && reason != "interrupted") lastTest = EndEpoch(metrics, tb, partial: true);
+        _state = _state with { ElapsedSeconds = Elapsed(), Finished = reason != "interrupted" };
+        SaveCheckpoint();
+        ModelFile.Save(_model, _run.ModelFile);
+        return new TrainingResult(_state.Step, _state.Epoch, _state.ElapsedSeconds, lastTest, reason);
+    }
+
+    void RunStep(MetricsLog metrics, TensorBoardLog tb)
+    {
+        using var scope = NewDisposeScope();
+        double lr = _schedule.At(_state.Step, _state.Epoch);
+        _model.train();
+        var x = _train.GetBatch(_state.Epoch, _state.BatchInEpoch).to(_device);
+        _optimizer.ZeroGrad();
+        var loss = -_model.LogLikelihood(x).mean() / (_model.Config.Dimensions * Math.Log(2));
+        double bpd = loss.item<double>();
+        bool ok = double.IsFinite(bpd);
+        if (ok)
+        {
+            loss.backward();
+            ok = GradientsFinite();
+        }
+        if (ok)
+        {
+            _optimizer.Apply(lr);
+            _consecutiveBad = 0;
+            _lastTrainBpd = bpd;
+        }
+        else
+        {
+            // A non-finite loss or gradient is not applied: count it, report it, go on (SPEC-level safety net).
+            _optimizer.ZeroGrad();
+            _consecutiveBad++;
+            _state = _state with { BadStepsTotal = _state.BadStepsTotal + 1 };
+            Warning?.Invoke($"step {_state.Step}: non-finite {(double.IsFinite(bpd) ? "gradient" : "loss")}, update skipped ({_consecutiveBad} in a row)");
+            if (_consecutiveBad >= _options.MaxBadSteps)
+            {
+                string message = $"step {_state.Step}: {_consecutiveBad} consecutive non-finite steps (--max-bad-steps {_options.MaxBadSteps}); "
+                    + (File.Exists(_run.CheckpointFile) ? $"restored the last good checkpoint ({_run.CheckpointFile})" : "no checkpoint to restore");
+                if (File.Exists(_run.CheckpointFile))
+                {
+                    _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer);
+                    _noise.SetState(Convert.FromBase64String(_state.NoiseState));
+                }
+                throw new TrainingException(message);
+            }
+        }
+        _state = _state with { Step = _state.Step + 1, BatchInEpoch = _state.BatchInEpoch + 1, OptimizerStep = _optimizer.Step };
+        if (ok)
+        {
+            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, train_bpd = bpd, lr, bad_steps = _state.BadStepsTotal });
+            tb.AddScalar("train/bpd", (float)bpd, _state.Step);
+            tb.AddScalar("train/lr", (float)lr, _state.Step);
+        }
+    }
+
+    bool GradientsFinite()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var p in _model.parameters())
+        {
+            if (p.grad is null) continue;
+            if (!p.grad.isfinite().all().item<bool>()) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Test bound, inverse error, sample grid and curve at the end of an epoch.</summary>
+    double EndEpoch(MetricsLog metrics, TensorBoardLog tb, bool partial = false)
+    {
+        using var scope = NewDisposeScope();
+        var saved = _model.Noise;
+        try
+        {
+            _model.eval();
+            // Evaluation noise is its own stream, seeded by (seed, epoch): it never shifts the training draws.
+            using var evalNoise = new SeededNoise(_options.Seed * 1_000_003L + _state.Epoch + 17);
+            _model.Noise = evalNoise;
+            int n = Math.Min(_test.Count, _options.EvalImages ?? _test.Count);
+            var testBatcher = new ImageBatcher(_test, Math.Max(1, _options.BatchSize), shuffle: false, seed: 0, Augmentation.None, dropLast: false);
+            double sum = 0;
+            int done = 0;
+            double inverseError = double.NaN;
+            using (no_grad())
+            {
+                while (done < n)
+                {
+                    using var inner = NewDisposeScope();
+                    int count = Math.Min(_options.BatchSize, n - done);
+                    var x = testBatcher.GetRange(done, count).to(_device);
+                    var ll = _model.LogLikelihood(x).to(ScalarType.Float64);
+                    sum += ll.sum().item<double>();
+                    if (done == 0) inverseError = Reconstruction.MaxInverseError(_model, x);
+                    done += count;
+                }
+            }
+            double testBpd = Likelihood.BitsPerDim(sum / Math.Max(1, n), _model.Config.Dimensions);
+            if (inverseError > _options.InverseErrorWarning)
+                Warning?.Invoke($"epoch {_state.Epoch}: inverse error max|x − f⁻¹(f(x))| = {inverseError:E2} exceeds {_options.InverseErrorWarning:E0}");
+
+            string? grid = null;
+            if (_options.SamplesPerEpoch > 0)
+            {
+                Directory.CreateDirectory(_run.SamplesDir);
+                grid = System.IO.Path.Combine(_run.SamplesDir, $"epoch_{_state.Epoch:D3}.png");
+                var samples = _model.Sample(_options.SamplesPerEpoch, _options.SampleTemperature);
+                Png.SaveGrid(grid, samples.cpu());
+            }
+            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, test_bpd = testBpd, inverse_error = inverseError, partial_epoch = partial, elapsed_seconds = _state.ElapsedSeconds });
+            tb.AddScalar("test/bpd", (float)testBpd, _state.Step);
+            tb.AddScalar("test/inverse_error", (float)inverseError, _state.Step);
+            WriteCurve();
+            EpochEnded?.Invoke(new EpochReport(_state.Epoch, _state.Step, testBpd, inverseError, _lastTrainBpd, grid));
+            return testBpd;
+        }
+        finally
+        {
+            _model.Noise = saved;
+            _model.train();
+        }
+    }
+
+    void WriteCurve()
+    {
+        var records = MetricsLog.Read(_run.MetricsFile).ToList();
+        var train = MetricsLog.Series(records, "train_bpd");
+        var test = MetricsLog.Series(records, "test_bpd");
+        CurvePlot.Save(_run.CurveFile, new[] { new CurveSeries("train bpd", train), new CurveSeries("test bpd", test) },
+            new CurvePlotOptions { Title = $"DenseFlow on {_options.Dataset}" });
+    }
+
+    void SaveCheckpoint()
+    {
+        _state = _state with { NoiseState = Convert.ToBase64String(_noise.GetState()), OptimizerStep = _optimizer.Step };
+        Checkpoint.Save(_run.CheckpointFile, _model, _optimizer, _state);
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _noise.Dispose();
+    }
+}
