@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace DenseFlow.Data;
+
+/// <summary>
+/// Reads MNIST-style IDX image files (magic 0x00000803: unsigned bytes, 3 dimensions, big-endian
+/// sizes), raw or gzipped, as used by MNIST and Fashion-MNIST.
+/// </summary>
+public static class IdxReader
+{
+    private const uint ImagesMagic = 0x00000803;
+
+    /// <summary>File names tried for a split, in order; the Debian dataset packages ship the .gz names.</summary>
+    public static string[] CandidateNames(string split) => split switch
+    {
+        "train" => ["train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"],
+        "test" => ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"],
+        _ => throw new DatasetException($"unknown split '{split}' for IDX datasets (expected train or test)"),
+    };
+
+    /// <summary>Opens the images of <paramref name="split"/> found in <paramref name="directory"/>.</summary>
+    public static InMemoryDataset Open(string name, string directory, string split)
+    {
+        var names = CandidateNames(split);
+        var path = names.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists)
+            ?? throw new DatasetException(
+                $"{directory}: no {name} {split} images (expected {string.Join(" or ", names)})");
+        return Read(name, path);
+    }
+
+    /// <summary>Reads a whole IDX image file into memory (Fashion-MNIST train is 47 MB).</summary>
+    public static InMemoryDataset Read(string name, string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var stream = IsGzip(file) ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
+
+            Span<byte> header = stackalloc byte[16];
+            int got = ReadFully(stream, header);
+            if (got < 4)
+                throw new DatasetException($"{path}: truncated IDX file (expected a 16-byte header, got {got} bytes)");
+            uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
+            if (magic != ImagesMagic)
+                throw new DatasetException(
+                    $"{path}: not an IDX image file (expected magic 0x{ImagesMagic:X8}, found 0x{magic:X8})");
+            if (got < 16)
+                throw new DatasetException($"{path}: truncated IDX file (expected a 16-byte header, got {got} bytes)");
+
+            uint count = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
+            uint rows = BinaryPrimitives.ReadUInt32BigEndian(header[8..]);
+            uint cols = BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
+            long total = (long)count * rows * cols;
+            if (rows == 0 || cols == 0 || rows > 65536 || cols > 65536 || total > Array.MaxLength)
+                throw new DatasetException($"{path}: implausible IDX dimensions {count}x{rows}x{cols}");
+
+            var pixels = new byte[total];
+            int read = ReadFully(stream, pixels);
+            if (read < total)
+                throw new DatasetException(
+                    $"{path}: truncated IDX file (expected {count}x{rows}x{cols} = {total} pixel bytes, got {read})");
+            return new InMemoryDataset(name, new ImageShape(1, (int)rows, (int)cols), pixels);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // e.g. a corrupt or cut-off gzip stream.
+            throw new DatasetException($"{path}: cannot read IDX file ({Oneline(e.Message)})", e);
+        }
+    }
+
+    private static bool IsGzip(FileStream file)
+    {
+        // Detect by content rather than extension: some mirrors ship raw files named *.gz.
+        Span<byte> magic = stackalloc byte[2];
+        int n = ReadFully(file, magic);
+        file.Position = 0;
+        return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    }
+
+    internal static int ReadFully(Stream stream, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = stream.Read(buffer[total..]);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    internal static string Oneline(string message) => message.ReplaceLineEndings(" ").Trim();
+}
