@@ -1,1 +1,75 @@
-return 0;
+using DenseFlow.Cli;
+using DenseFlow.Cli.Commands;
+using DenseFlow.Data;
+using DenseFlow.Evaluation;
+using DenseFlow.Model;
+using DenseFlow.Training;
+
+namespace DenseFlow.Cli;
+
+/// <summary>The `denseflow` tool: a thin command layer over the library. <see cref="Run"/> is also what the tests call.</summary>
+public static class DenseFlowCli
+{
+    public static int Main(string[] args) => Run(args);
+
+    public static int Run(string[] args)
+    {
+var commands = new[]
+{
+    TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
+    ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, /*BENCH*/
+};
+
+string Overview() =>
+    "denseflow — DenseFlow normalizing flows (Grcić et al., NeurIPS 2021) for images, on TorchSharp\n\nUsage: denseflow <command> [options]\n\nCommands:\n"
+    + string.Join("\n", commands.Select(c => $"  {c.Name,-18} {c.Summary}"))
+    + "\n\nRun 'denseflow <command> --help' for a command's options.";
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Overview());
+    return args.Length == 0 ? 2 : 0;
+}
+
+var command = commands.FirstOrDefault(c => c.Name == args[0]);
+if (command is null)
+{
+    Console.Error.WriteLine($"denseflow: unknown command '{args[0]}' (expected one of: {string.Join(", ", commands.Select(c => c.Name))})");
+    return 2;
+}
+var rest = args[1..];
+if (rest.Contains("--help") || rest.Contains("-h"))
+{
+    Console.WriteLine(command.Help());
+    return 0;
+}
+
+try
+{
+    var parsed = command.Parse(rest);
+    Runtime.Initialize();
+    return command.Run(parsed);
+}
+catch (UsageException e) { return Fail(e.Message, 2); }
+catch (ConfigException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
+catch (DatasetException e) { return Fail($"denseflow {command.Name}: {e.Message}", 1); }
+catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or FixtureException
+                              or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+{
+    return Fail($"denseflow {command.Name}: {e.Message}", 1);
+}
+catch (IOException e) { return Fail($"denseflow {command.Name}: I/O error: {e.Message}", 1); }
+catch (Exception e) when (Environment.GetEnvironmentVariable("DENSEFLOW_DEBUG") is null)
+{
+    // Never a stack trace for users; DENSEFLOW_DEBUG=1 shows it.
+    return Fail($"denseflow {command.Name}: internal error ({e.GetType().Name}): {e.Message} (set DENSEFLOW_DEBUG=1 for details)", 1);
+}
+
+    }
+
+    static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine(message.Split('\n')[0]);
+        return code;
+    }
+}

@@ -31,10 +31,12 @@ public sealed class DenseFlowModel : nn.Module
     readonly ModuleList<Transition> transitions;
     readonly DiagonalGaussian prior;
 
-    public DenseFlowModel(DenseFlowConfig config, INoiseSource? noise = null) : base(nameof(DenseFlowModel))
+    /// <param name="initSeed">Seeds torch's global generator before the weights are initialised, so a seed gives the same initial model.</param>
+    public DenseFlowModel(DenseFlowConfig config, INoiseSource? noise = null, long? initSeed = null) : base(nameof(DenseFlowModel))
     {
         Config = config;
         Plan = config.Plan(); // validates: a bad configuration is refused before any weight exists
+        if (initSeed is { } seed) torch.random.manual_seed(seed);
         Noise = noise ?? new SeededNoise(0);
 
         // 1. Dequantization (SPEC §6).

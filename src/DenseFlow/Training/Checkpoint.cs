@@ -38,7 +38,8 @@ public static class Checkpoint
         {
             using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                using (var stream = wrap?.Invoke(file) ?? file)
+                // `wrap` lets tests inject a stream that fails mid-write.
+                var stream = wrap?.Invoke(file) ?? file;
                 using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
                 {
                     w.Write(Magic);
@@ -142,7 +143,7 @@ public static class Checkpoint
         using var cpu = t.detach().cpu().contiguous();
         w.Write(name);
         w.Write((int)cpu.dtype);
-        w.Write(cpu.dim());
+        w.Write((int)cpu.dim());
         foreach (var s in cpu.shape) w.Write(s);
         var bytes = cpu.bytes;
         w.Write(bytes.Length);

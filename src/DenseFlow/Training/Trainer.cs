@@ -126,7 +126,7 @@ public sealed class Trainer : IDisposable
         var x = _train.GetBatch(_state.Epoch, _state.BatchInEpoch).to(_device);
         _optimizer.ZeroGrad();
         var loss = -_model.LogLikelihood(x).mean() / (_model.Config.Dimensions * Math.Log(2));
-        double bpd = loss.item<double>();
+        double bpd = loss.to(ScalarType.Float64).item<double>();
         bool ok = double.IsFinite(bpd);
         if (ok)
         {

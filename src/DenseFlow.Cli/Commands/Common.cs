@@ -1,0 +1,60 @@
+using DenseFlow.Data;
+using DenseFlow.Model;
+using DenseFlow.Training;
+using Spectre.Console;
+
+namespace DenseFlow.Cli.Commands;
+
+static class Common
+{
+    public static readonly OptionSpec Preset = new("preset", $"model preset: {string.Join(", ", Presets.Names)}", Meta: "NAME");
+    public static readonly OptionSpec Config = new("config", "model configuration JSON file (see docs and `info --preset X --json`)", Meta: "FILE");
+    public static readonly OptionSpec Device = new("device", "torch device: cpu (default), cuda, cuda:1 — cuda needs the TorchSharp CUDA package", Meta: "DEV");
+    public static readonly OptionSpec Dataset = new("dataset", $"dataset: {string.Join(", ", Datasets.Names)}", Meta: "NAME");
+    public static readonly OptionSpec Data = new("data", "dataset directory (default: the dataset's standard location)", Meta: "DIR");
+    public static readonly OptionSpec Run = new("run", "run directory made by `train` or `import`", Meta: "RUN_DIR");
+
+    /// <summary>The configuration named by --preset or --config (exactly one, or the fallback).</summary>
+    public static (DenseFlowConfig Config, string? PresetName) ResolveConfig(Args a, string? fallbackPreset)
+    {
+        if (a.Has("preset") && a.Has("config")) throw a.Error("give either --preset or --config, not both");
+        if (a.String("config") is { } path)
+        {
+            if (!File.Exists(path)) throw a.Error($"--config {path}: file not found");
+            var c = DenseFlowConfig.Load(path);
+            c.Plan();
+            return (c, null);
+        }
+        string? name = a.String("preset") ?? fallbackPreset;
+        if (name is null) throw a.Error("--preset or --config is required");
+        if (!Presets.Exists(name)) throw a.Error($"--preset: unknown preset '{name}' (expected one of: {string.Join(", ", Presets.Names)})");
+        return (Presets.Get(name), name);
+    }
+
+    public static string CheckDataset(Args a, string? fallback)
+    {
+        string name = a.String("dataset") ?? fallback ?? throw a.Error("--dataset is required");
+        if (!Datasets.Names.Contains(name)) throw a.Error($"--dataset: unknown dataset '{name}' (expected one of: {string.Join(", ", Datasets.Names)})");
+        string? dir = a.String("data");
+        if (dir is not null && !Directory.Exists(dir)) throw a.Error($"--data {dir}: directory not found");
+        return name;
+    }
+
+    public static TorchSharp.torch.Device ParseDevice(Args a, string? fallback = null)
+    {
+        string s = a.String("device") ?? fallback ?? "cpu";
+        try { return TorchSharp.torch.device(s); }
+        catch (Exception) { throw a.Error($"--device must be cpu or cuda[:N], got '{s}'"); }
+    }
+
+    public static RunDirectory ExistingRun(Args a)
+    {
+        string dir = a.String("run") ?? a.Positional ?? throw a.Error("--run RUN_DIR is required");
+        if (!Directory.Exists(dir)) throw a.Error($"--run {dir}: run directory not found");
+        return new RunDirectory(dir);
+    }
+
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+
+    public static string Fmt(double v, string f = "F4") => v.ToString(f, System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,239 @@
+using TorchSharp;
+using DenseFlow.Data;
+using DenseFlow.Model;
+using DenseFlow.Training;
+using Spectre.Console;
+
+namespace DenseFlow.Cli.Commands;
+
+static class TrainCommands
+{
+    static readonly OptionSpec[] RunOptions =
+    {
+        new("epochs", "train for N epochs", Meta: "N"),
+        new("minutes", "train for a wall-clock budget (counts across resumes)", Meta: "M"),
+        new("max-steps", "stop after N optimisation steps in total", Meta: "N"),
+        new("batch", "batch size (default 64)", Meta: "B"),
+        new("checkpoint-every", "write a checkpoint every N steps (default 500; also at the end and on Ctrl-C)", Meta: "N"),
+        new("eval-images", "test images for the per-epoch bound (default 1000)", Meta: "N"),
+        new("samples", "sample grid size written each epoch (default 64; 0 for none)", Meta: "N"),
+        new("temperature", "temperature of the per-epoch samples (default 1)", Meta: "T"),
+        new("max-bad-steps", "stop after N consecutive non-finite steps, restoring the last checkpoint (default 20)", Meta: "N"),
+        Common.Device,
+    };
+
+    public static readonly Command Train = new()
+    {
+        Name = "train",
+        Summary = "train a DenseFlow model on an image dataset",
+        Usage = "denseflow train --dataset NAME [--data DIR] [--preset NAME | --config FILE] [--epochs N | --minutes M] [--batch B] [--seed S] --out RUN_DIR\n  denseflow train --resume RUN_DIR [--minutes M | --epochs N]",
+        Examples = "denseflow train --dataset fashion-mnist --minutes 10 --out runs/fmnist\n"
+                 + "denseflow train --dataset cifar10 --data ~/data/cifar-10-batches-bin --preset df-74-10 --epochs 580 --out runs/cifar\n"
+                 + "denseflow train --resume runs/fmnist --minutes 20",
+        Options = new[]
+        {
+            Common.Dataset, Common.Data, Common.Preset, Common.Config,
+            new("out", "run directory to create", Meta: "RUN_DIR"),
+            new("resume", "continue the run in RUN_DIR where it stopped", Meta: "RUN_DIR"),
+            new("overwrite", "replace a run already in --out", OptionKind.Flag),
+            new("seed", "random seed (default 0)", Meta: "S"),
+            new("lr", "learning rate (default 1e-3)", Meta: "LR"),
+            new("warmup", "linear warm-up steps (default 5000; 200 for fmnist-cpu)", Meta: "N"),
+            new("schedule", "official (warm-up, then constant) or paper (warm-up, then ×gamma per epoch)", Meta: "KIND"),
+            new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
+            new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
+            new("train-limit", "use only the first N training images", Meta: "N"),
+            new("double", "train in float64", OptionKind.Flag),
+        }.Concat(RunOptions).ToArray(),
+        Run = RunTrain,
+    };
+
+    public static readonly Command FineTune = new()
+    {
+        Name = "finetune",
+        Summary = "the fine-tuning phase: continue a run at lr 2e-5, keeping the optimiser state",
+        Usage = "denseflow finetune --run RUN_DIR [--epochs N | --minutes M] [--out NEW_RUN_DIR]",
+        Examples = "denseflow finetune --run runs/cifar --epochs 70",
+        Options = new[] { Common.Run, new OptionSpec("out", "write the fine-tuned run here (default: continue in --run)", Meta: "RUN_DIR") }.Concat(RunOptions).ToArray(),
+        Run = RunFineTune,
+    };
+
+    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper };
+    static readonly Dictionary<string, Augmentation> Augments = new() { ["none"] = Augmentation.None, ["flip"] = Augmentation.Flip, ["flip-shift"] = Augmentation.FlipAndShift };
+
+    static TrainingOptions ApplyRunOptions(Args a, TrainingOptions o)
+    {
+        if (a.Has("epochs") && a.Has("minutes")) throw a.Error("give either --epochs or --minutes, not both");
+        return o with
+        {
+            Epochs = a.Has("epochs") ? a.Int("epochs", 1, "a positive integer") : (a.Has("minutes") ? null : o.Epochs),
+            Minutes = a.Has("minutes") ? a.Double("minutes", 0, exclusive: true, what: "a positive number of minutes") : (a.Has("epochs") ? null : o.Minutes),
+            MaxSteps = a.Has("max-steps") ? a.Int("max-steps", 1, "a positive integer") : o.MaxSteps,
+            BatchSize = a.PositiveInt("batch", o.BatchSize),
+            CheckpointEverySteps = a.Int("checkpoint-every", 0, "zero or a positive integer") ?? o.CheckpointEverySteps,
+            EvalImages = a.Has("eval-images") ? a.Int("eval-images", 1, "a positive integer") : o.EvalImages,
+            SamplesPerEpoch = a.Int("samples", 0, "zero or a positive integer") ?? o.SamplesPerEpoch,
+            SampleTemperature = a.Double("temperature", 0, exclusive: true, what: "a positive number") ?? o.SampleTemperature,
+            MaxBadSteps = a.PositiveInt("max-bad-steps", o.MaxBadSteps),
+            Device = a.String("device") ?? o.Device,
+        };
+    }
+
+    static int RunTrain(Args a)
+    {
+        if (a.Has("resume"))
+        {
+            if (a.Has("out") || a.Has("preset") || a.Has("config") || a.Has("dataset"))
+                throw a.Error("--resume continues a run as it was configured: drop --out, --preset, --config and --dataset");
+            var run = new RunDirectory(a.String("resume")!);
+            if (!File.Exists(run.CheckpointFile)) throw a.Error($"--resume {run.Path}: no checkpoint.bin there");
+            var saved = TrainingOptions.Load(run.OptionsFile);
+            return Execute(run, ApplyRunOptions(a, saved), resume: true);
+        }
+
+        string dataset = Common.CheckDataset(a, "fashion-mnist");
+        string? fallbackPreset = dataset is "fashion-mnist" or "mnist" ? "fmnist-cpu" : "df-74-10";
+        var (config, presetName) = Common.ResolveConfig(a, fallbackPreset);
+        var options = ApplyRunOptions(a, new TrainingOptions
+        {
+            Dataset = dataset,
+            DataDir = a.String("data"),
+            Preset = presetName,
+            Seed = a.Int("seed", 0, "zero or a positive integer") ?? 0,
+            LearningRate = a.Double("lr", 0, exclusive: true, what: "a positive number") ?? 1e-3,
+            WarmupSteps = a.Int("warmup", 0, "zero or a positive integer") ?? (presetName == "fmnist-cpu" ? 200 : 5000),
+            Schedule = a.Choice("schedule", ScheduleKind.Official, Schedules),
+            Gamma = a.Double("gamma", 0, exclusive: true, what: "a positive number") ?? 0.95,
+            Augmentation = a.Has("augment") ? a.Choice("augment", Augmentation.None, Augments) : null,
+            TrainLimit = a.Int("train-limit", 1, "a positive integer"),
+            Double = a.Flag("double"),
+            Epochs = a.Has("epochs") || a.Has("minutes") || a.Has("max-steps") ? null : 10,
+        });
+
+        string outDir = a.Required("out");
+        var runDir = new RunDirectory(outDir);
+        if (runDir.HasRun && !a.Flag("overwrite"))
+            throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)");
+
+        // The dataset decides the image shape; the preset decides the architecture.
+        var train = Datasets.Open(dataset, options.DataDir, "train", new DatasetOptions { Limit = options.TrainLimit });
+        var shape = train.Shape;
+        if (config.InputShape[0] != shape.Channels || config.InputShape[1] != shape.Height || config.InputShape[2] != shape.Width)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {presetName ?? "the configuration"} is for {config.InputShape[0]}×{config.InputShape[1]}×{config.InputShape[2]}; using it at the dataset's {shape.Channels}×{shape.Height}×{shape.Width}");
+            config = config with { InputShape = new[] { shape.Channels, shape.Height, shape.Width } };
+            config.Plan();
+        }
+
+        if (a.Flag("overwrite") && Directory.Exists(outDir))
+        {
+            foreach (var f in new[] { runDir.CheckpointFile, runDir.ModelFile, runDir.MetricsFile, runDir.CurveFile, runDir.OptionsFile, runDir.ConfigFile })
+                if (File.Exists(f)) File.Delete(f);
+            if (Directory.Exists(runDir.TensorBoardDir)) Directory.Delete(runDir.TensorBoardDir, true);
+            if (Directory.Exists(runDir.SamplesDir)) Directory.Delete(runDir.SamplesDir, true);
+        }
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(runDir.ConfigFile, config.ToJson());
+        File.WriteAllText(runDir.OptionsFile, options.ToJson());
+        return Execute(runDir, options, resume: false, train);
+    }
+
+    static int RunFineTune(Args a)
+    {
+        var source = Common.ExistingRun(a);
+        if (!File.Exists(source.CheckpointFile)) throw a.Error($"--run {source.Path}: no checkpoint.bin there");
+        var saved = TrainingOptions.Load(source.OptionsFile);
+        var options = ApplyRunOptions(a, saved with { FineTune = true, Epochs = null, Minutes = null, MaxSteps = null });
+        if (options.Epochs is null && options.Minutes is null && options.MaxSteps is null) throw a.Error("give --epochs, --minutes or --max-steps for the fine-tuning phase");
+        var target = source;
+        if (a.String("out") is { } outDir)
+        {
+            target = new RunDirectory(outDir);
+            if (target.HasRun) throw a.Error($"--out {outDir}: already holds a run");
+            Directory.CreateDirectory(outDir);
+            File.Copy(source.CheckpointFile, target.CheckpointFile);
+            File.Copy(source.ConfigFile, target.ConfigFile);
+            if (File.Exists(source.MetricsFile)) File.Copy(source.MetricsFile, target.MetricsFile);
+        }
+        // The fine-tuning phase counts its epochs and time from where the run stands.
+        var state = Checkpoint.ReadState(target.CheckpointFile);
+        options = options with
+        {
+            Epochs = options.Epochs.HasValue ? state.Epoch + options.Epochs : null,
+            Minutes = options.Minutes.HasValue ? state.ElapsedSeconds / 60 + options.Minutes : null,
+            MaxSteps = options.MaxSteps.HasValue ? state.Step + options.MaxSteps : null,
+        };
+        File.WriteAllText(target.OptionsFile, options.ToJson());
+        return Execute(target, options, resume: true);
+    }
+
+    static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null)
+    {
+        train ??= Datasets.Open(options.Dataset, options.DataDir, "train", new DatasetOptions { Limit = options.TrainLimit });
+        var test = Datasets.Open(options.Dataset, options.DataDir, "test");
+        var device = TorchSharp.torch.device(options.Device);
+        var config = resume ? Checkpoint.ReadConfig(run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile);
+        // A fresh run's initial weights follow --seed; a resumed one takes them from the checkpoint.
+        using var model = new DenseFlowModel(config, initSeed: options.Seed);
+        if (options.Double) model.to(TorchSharp.torch.ScalarType.Float64);
+        model.to(device);
+        using var trainer = new Trainer(model, options, train, test, run.Path, resume);
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine("interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
+        // SIGTERM: stop at the next step boundary and checkpoint, like Ctrl-C.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            cancel.Cancel();
+        });
+
+        AnsiConsole.MarkupLineInterpolated($"[bold]DenseFlow[/] {(resume ? "resuming" : "training")} on [green]{options.Dataset}[/] ({train.Count} images), {model.ParameterCount:N0} parameters, batch {options.BatchSize}, run directory [blue]{run.Path}[/]");
+        if (resume) AnsiConsole.MarkupLineInterpolated($"continuing at step {trainer.State.Step}, epoch {trainer.State.Epoch}");
+        trainer.Warning += w => AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
+        trainer.EpochEnded += r => AnsiConsole.MarkupLineInterpolated(
+            $"epoch {r.Epoch} (step {r.Step}): test bpd [bold]{Common.Fmt(r.TestBpd)}[/], train bpd {Common.Fmt(r.TrainBpd)}, inverse error {r.InverseError:E2}{(r.SampleGrid is null ? "" : $", samples {r.SampleGrid}")}");
+
+        TrainingResult result;
+        if (Common.Interactive)
+        {
+            result = default!;
+            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("training", maxValue: 1.0);
+                    trainer.Progress += p =>
+                    {
+                        double fraction = p.BudgetSeconds.HasValue ? p.ElapsedSeconds / p.BudgetSeconds.Value
+                            : p.TotalSteps.HasValue ? p.Step / (double)p.TotalSteps.Value : 0;
+                        task.Value = Math.Min(1.0, fraction);
+                        task.Description = $"step {p.Step} ep {p.Epoch} bpd {Common.Fmt(p.Bpd, "F3")} {Common.Fmt(p.ImagesPerSecond, "F1")} img/s lr {p.LearningRate:E1}{(p.BadSteps > 0 ? $" bad {p.BadSteps}" : "")}";
+                    };
+                    result = trainer.Run(cancel.Token);
+                    task.Value = 1.0;
+                });
+        }
+        else
+        {
+            var last = DateTime.UtcNow;
+            trainer.Progress += p =>
+            {
+                if ((DateTime.UtcNow - last).TotalSeconds < 15) return;
+                last = DateTime.UtcNow;
+                Console.WriteLine($"step {p.Step} epoch {p.Epoch} batch {p.BatchInEpoch}/{p.BatchesPerEpoch}: bpd {Common.Fmt(p.Bpd, "F3")}, {Common.Fmt(p.ImagesPerSecond, "F1")} images/s, lr {p.LearningRate:E2}, {Common.Fmt(p.ElapsedSeconds, "F0")} s{(p.BadSteps > 0 ? $", {p.BadSteps} bad steps" : "")}");
+            };
+            result = trainer.Run(cancel.Token);
+        }
+        Console.CancelKeyPress -= onCancel;
+
+        AnsiConsole.MarkupLineInterpolated($"stopped: {result.StopReason} after {result.Steps} steps ({Common.Fmt(result.ElapsedSeconds / 60, "F1")} min); last test bpd {(result.LastTestBpd is { } b ? Common.Fmt(b) : "n/a")}");
+        AnsiConsole.MarkupLineInterpolated($"run directory: {run.Path} (checkpoint.bin, model.dfn, metrics.jsonl, curve.png, samples/, tensorboard/)");
+        return 0;
+    }
+}

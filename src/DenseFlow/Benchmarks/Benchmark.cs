@@ -1,0 +1,556 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using DenseFlow.Evaluation;
+using DenseFlow.Model;
+using DenseFlow.Noise;
+using DenseFlow.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Benchmarks;
+
+/// <summary>A benchmark that could not run (bad options, a child process that failed).</summary>
+public sealed class BenchmarkException : Exception
+{
+    public BenchmarkException(string message) : base(message) { }
+}
+
+/// <summary>
+/// Speed and memory of a DenseFlow model on this machine, next to a calibration convolution measured in the
+/// same run (see docs/PERFORMANCE.md).
+/// <para>
+/// Child protocol (one measurement per process, <see cref="BenchmarkOptions.Isolate"/>): the parent runs
+/// <c>ChildCommand bench --child NAME [--preset P | --config FILE] --warmup N --repeats N --calibration-repeats N
+/// --iwbo-images N --iwbo-k N --iwbo-draws N --iwbo-repeats N --device D --seed S --threads T</c>
+/// (<see cref="ChildArguments"/>); the child runs <see cref="RunOne"/> and prints the <see cref="Measurement"/>
+/// as one line of JSON on stdout (<see cref="ChildMain"/> or <see cref="RunChild"/> do both), logs only
+/// to stderr, and exits 0. The parent takes the last stdout line that starts with '{'. The child reads its
+/// own peak RSS (VmHWM) at the end of the measurement.
+/// </para>
+/// </summary>
+public static class Benchmark
+{
+    /// <summary>The groups <see cref="BenchmarkOptions.Only"/> accepts, in run order.</summary>
+    public static readonly IReadOnlyList<string> Groups = ["calibration", "train", "sample", "eval", "iwbo"];
+
+    /// <summary>Every measurement name, in run order.</summary>
+    public static readonly IReadOnlyList<string> MeasurementNames =
+        ["calibration_fwd", "calibration_fwd_bwd", "train_b32", "train_b64", "sample64", "eval64", "iwbo"];
+
+    public const string ChildFlag = "--child";
+
+    static readonly Dictionary<string, string[]> GroupMembers = new()
+    {
+        ["calibration"] = ["calibration_fwd", "calibration_fwd_bwd"],
+        ["train"] = ["train_b32", "train_b64"],
+        ["sample"] = ["sample64"],
+        ["eval"] = ["eval64"],
+        ["iwbo"] = ["iwbo"],
+    };
+
+    /// <summary>Calibration: Conv2d 3×3, 48→48, padding 1, on 64×48×32×32.</summary>
+    public const int CalibrationBatch = 64, CalibrationChannels = 48, CalibrationSize = 32;
+
+    /// <summary>GFLOP of one forward of the calibration conv: 2·48·48·9·32·32·64/1e9 = 2.718.</summary>
+    public static double CalibrationGflop => ConvFlops.Conv2dGflop(CalibrationChannels, CalibrationChannels, 3, CalibrationSize, CalibrationSize, CalibrationBatch);
+
+    /// <summary>Groups and names → measurement names in run order; unknown names are refused.</summary>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> only)
+    {
+        var wanted = new HashSet<string>();
+        foreach (var raw in only)
+        {
+            var item = raw.Trim().ToLowerInvariant();
+            if (GroupMembers.TryGetValue(item, out var members)) wanted.UnionWith(members);
+            else if (MeasurementNames.Contains(item)) wanted.Add(item);
+            else throw new ArgumentException($"unknown benchmark measurement '{raw}' (expected a group {string.Join(", ", Groups)} or one of {string.Join(", ", MeasurementNames)})");
+        }
+        return MeasurementNames.Where(wanted.Contains).ToList();
+    }
+
+    /// <summary>Sets torch's intra-op threads: <see cref="BenchmarkOptions.Threads"/>, else DENSEFLOW_THREADS, else every core.</summary>
+    public static int SetThreads(BenchmarkOptions o)
+    {
+        int threads = o.Threads > 0 ? o.Threads
+            : Environment.GetEnvironmentVariable("DENSEFLOW_THREADS") is { } s && int.TryParse(s, out int n) && n > 0 ? n
+            : Environment.ProcessorCount;
+        torch.set_num_threads(threads);
+        return threads;
+    }
+
+    public static string MachineDescription() =>
+        $"{ProcessMemory.CpuModel() ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical CPUs, "
+        + $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}, TorchSharp {typeof(torch).Assembly.GetName().Version}";
+
+    /// <summary>
+    /// Runs every measurement of <see cref="BenchmarkOptions.Only"/> and assembles the report. Sets torch's
+    /// thread count (<see cref="SetThreads"/>) for the run and restores the previous one afterwards.
+    /// </summary>
+    public static BenchmarkReport Run(BenchmarkOptions o, Action<string>? log = null)
+    {
+        int previousThreads = torch.get_num_threads();
+        try { return RunAll(o, log); }
+        finally { torch.set_num_threads(previousThreads); }
+    }
+
+    static BenchmarkReport RunAll(BenchmarkOptions o, Action<string>? log)
+    {
+        var started = DateTimeOffset.Now;
+        var total = Stopwatch.StartNew();
+        int threads = SetThreads(o);
+        var config = o.ResolveConfig();
+        config.Plan(); // refuse a bad configuration before anything runs
+        var names = Expand(o.Only);
+        var notes = new List<string>();
+        var failures = new List<string>();
+        bool isolate = o.Isolate && !string.IsNullOrEmpty(o.ChildCommand);
+        double? loadStart = ProcessMemory.LoadAverage();
+
+        if (o.Isolate && !isolate)
+            notes.Add("isolation was asked for but no child command was given: every measurement ran in this process");
+        if (!isolate)
+            notes.Add(ProcessMemory.TryResetPeak()
+                ? "not isolated: one process ran every measurement; its peak RSS was reset before each one (/proc/self/clear_refs), "
+                  + "but memory the allocators kept from earlier measurements still counts (rss_at_start_bytes), so peaks are upper bounds"
+                : "not isolated: one process ran every measurement and its peak RSS could not be reset, so each peak includes every earlier measurement's");
+
+        string? configPath = null;
+        if (isolate && o.Config is not null)
+        {
+            configPath = Path.Combine(Path.GetTempPath(), $"denseflow-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+            File.WriteAllText(configPath, config.ToJson());
+        }
+
+        var measured = new List<Measurement>();
+        try
+        {
+            foreach (var name in names)
+            {
+                log?.Invoke($"{name}: running{(isolate ? " in a child process" : "")}…");
+                try
+                {
+                    var m = isolate ? RunChildProcess(name, o, configPath, log) : RunOne(name, o);
+                    measured.Add(m);
+                    log?.Invoke($"{name}: median {m.MedianSeconds.ToString("G4", CultureInfo.InvariantCulture)} s"
+                                + (m.ImagesPerSecond is { } ips ? $", {ips.ToString("G3", CultureInfo.InvariantCulture)} images/s" : "")
+                                + $", peak RSS {m.PeakRssBytes / 1048576.0:F0} MiB");
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    failures.Add($"{name}: {e.Message.Split('\n')[0]}");
+                    log?.Invoke($"{name}: FAILED: {e.Message.Split('\n')[0]}");
+                }
+            }
+        }
+        finally
+        {
+            if (configPath is not null) File.Delete(configPath);
+        }
+
+        Measurement? Get(string n) => measured.FirstOrDefault(m => m.Name == n);
+        double? calFwd = Get("calibration_fwd")?.ModelGflops, calFwdBwd = Get("calibration_fwd_bwd")?.ModelGflops;
+        var withFractions = measured.Select(m =>
+        {
+            if (m.Name.StartsWith("calibration", StringComparison.Ordinal)) return m with { FractionOfCalibration = 1.0 };
+            double? cal = m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd;
+            return m with { FractionOfCalibration = cal is > 0 && m.ModelGflops is { } g ? g / cal : null };
+        }).ToList();
+
+        var breakdown = ConvFlops.Breakdown(config);
+        var iwbo = withFractions.FirstOrDefault(m => m.Name == "iwbo");
+        double? iwboK1000 = null;
+        if (iwbo is not null)
+        {
+            // Per image: the context net once, then K draws; scale the measured time by the conv work at K = 1000.
+            double workK = breakdown.DequantizerContext + o.IwboK * breakdown.PerDraw;
+            double work1000 = breakdown.DequantizerContext + 1000 * breakdown.PerDraw;
+            iwboK1000 = o.IwboK == 1000 ? iwbo.MedianSeconds : iwbo.MedianSeconds * work1000 / workK;
+            if (o.IwboK != 1000)
+                notes.Add($"iwbo_k1000_seconds_per_image is extrapolated from K = {o.IwboK} in proportion to the conv work "
+                          + $"(context once + K draws); measured {iwbo.MedianSeconds:G4} s per image at K = {o.IwboK}");
+        }
+
+        var comparisons = new List<ReferenceComparison>();
+        if (o.Config is null)
+        {
+            foreach (var m in withFractions)
+            {
+                var r = ReferenceFigures.Find(o.Preset, m.Name);
+                if (r is null) continue;
+                double? ours = m.Name == "iwbo" ? (iwboK1000 is > 0 ? 1 / iwboK1000 : null) : m.ImagesPerSecond;
+                double? cal = m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd;
+                if (ours is not > 0 || cal is not > 0) continue;
+                double refCal = ReferenceFigures.CalibrationFor(m.Name);
+                double ratio = ours.Value / r.ImagesPerSecond;
+                comparisons.Add(new ReferenceComparison(m.Name, ours.Value, r.ImagesPerSecond, ratio, cal.Value, refCal, ratio / (cal.Value / refCal), r.Estimate));
+            }
+        }
+
+        return new BenchmarkReport
+        {
+            Model = o.ModelName,
+            InputShape = config.InputShape,
+            ParameterCount = measured.Select(m => m.ParameterCount).FirstOrDefault(p => p > 0),
+            Threads = threads,
+            Isolated = isolate,
+            Machine = MachineDescription(),
+            StartedAt = started.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture),
+            TotalSeconds = total.Elapsed.TotalSeconds,
+            LoadAverageStart = loadStart,
+            LoadAverageEnd = ProcessMemory.LoadAverage(),
+            ConvGflopsPerImage = breakdown.Total,
+            ConvBreakdown = breakdown,
+            CalibrationGflop = CalibrationGflop,
+            CalibrationFwdGflops = calFwd,
+            CalibrationFwdBwdGflops = calFwdBwd,
+            TrainB32ImagesPerS = Get("train_b32")?.ImagesPerSecond,
+            TrainB64ImagesPerS = Get("train_b64")?.ImagesPerSecond,
+            Sample64ImagesPerS = Get("sample64")?.ImagesPerSecond,
+            Eval64ImagesPerS = Get("eval64")?.ImagesPerSecond,
+            IwboSecondsPerImage = iwbo?.MedianSeconds,
+            IwboK1000SecondsPerImage = iwboK1000,
+            IwboK = o.IwboK,
+            TrainB32PeakRssBytes = Get("train_b32")?.PeakRssBytes,
+            TrainB64PeakRssBytes = Get("train_b64")?.PeakRssBytes,
+            Measurements = withFractions,
+            Comparisons = comparisons,
+            Notes = notes,
+            Failures = failures,
+        };
+    }
+
+    // ───────────────────────────── one measurement ─────────────────────────────
+
+    /// <summary>
+    /// Runs one measurement (a name of <see cref="MeasurementNames"/>) in this process. The peak RSS is reset
+    /// first where Linux allows and read (VmHWM) at the end. <see cref="Measurement.FractionOfCalibration"/>
+    /// is left null: <see cref="Run"/> fills it from the calibration of the same run.
+    /// </summary>
+    public static Measurement RunOne(string name, BenchmarkOptions o)
+    {
+        if (!MeasurementNames.Contains(name))
+            throw new ArgumentException($"unknown benchmark measurement '{name}' (expected one of {string.Join(", ", MeasurementNames)})");
+        if (o.Repeats < 1) throw new ArgumentOutOfRangeException(nameof(o), $"repeats must be at least 1, got {o.Repeats}");
+        if (o.Warmup < 0) throw new ArgumentOutOfRangeException(nameof(o), $"warmup must be zero or more, got {o.Warmup}");
+        int threads = SetThreads(o);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long rssStart = ProcessMemory.CurrentRssBytes();
+        bool reset = ProcessMemory.TryResetPeak();
+        var device = torch.device(o.Device);
+        Measurement m;
+        using (var scope = NewDisposeScope())
+        {
+            m = name switch
+            {
+                "calibration_fwd" => Calibration(o, device, backward: false),
+                "calibration_fwd_bwd" => Calibration(o, device, backward: true),
+                "train_b32" => Train(o, device, 32),
+                "train_b64" => Train(o, device, 64),
+                "sample64" => Sample(o, device, 64),
+                "eval64" => Eval(o, device, 64),
+                "iwbo" => Iwbo(o, device),
+                _ => throw new UnreachableException(),
+            };
+        }
+        return m with { PeakRssBytes = ProcessMemory.PeakRssBytes(), PeakRssReset = reset, RssAtStartBytes = rssStart, Threads = threads };
+    }
+
+    /// <summary>Times <paramref name="run"/>: <paramref name="warmup"/> untimed, then <paramref name="repeats"/> timed; also the process's CPU share over the timed runs.</summary>
+    static (double[] Seconds, double CpuShare) Time(int warmup, int repeats, Action<bool> run)
+    {
+        for (int i = 0; i < warmup; i++) run(false);
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        var cpu0 = self.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var seconds = new double[repeats];
+        for (int i = 0; i < repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run(true);
+            seconds[i] = sw.Elapsed.TotalSeconds;
+        }
+        double wallSeconds = wall.Elapsed.TotalSeconds;
+        self.Refresh();
+        double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
+        return (seconds, cpu / Math.Max(1e-9, wallSeconds * torch.get_num_threads()));
+    }
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) return double.NaN;
+        var s = values.OrderBy(v => v).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    static Measurement Calibration(BenchmarkOptions o, Device device, bool backward)
+    {
+        int n = CalibrationBatch, c = CalibrationChannels, s = CalibrationSize;
+        torch.manual_seed(o.Seed);
+        using var conv = nn.Conv2d(c, c, 3, padding: 1);
+        conv.to(device);
+        using var x = randn(new long[] { n, c, s, s }, device: device).requires_grad_(backward);
+        using var grad = randn(new long[] { n, c, s, s }, device: device);
+        var inputs = new List<Tensor> { x };
+        inputs.AddRange(conv.parameters());
+        var (seconds, share) = Time(Math.Max(o.Warmup, 2), Math.Max(1, o.CalibrationRepeats), _ =>
+        {
+            using var scope = NewDisposeScope();
+            if (!backward)
+            {
+                using var _ng = no_grad();
+                conv.forward(x);
+            }
+            else
+            {
+                var y = conv.forward(x);
+                // autograd.grad computes d/dx and d/dw (2× the forward's work) without accumulating into .grad.
+                torch.autograd.grad(new[] { y }, inputs, new[] { grad });
+            }
+        });
+        double median = Median(seconds), gflop = CalibrationGflop * (backward ? 3 : 1);
+        return new Measurement(backward ? "calibration_fwd_bwd" : "calibration_fwd", median, n / median, 0, gflop / median, null)
+        {
+            Batch = n, Seconds = seconds, CpuShare = share,
+            Note = $"Conv2d 3×3 {c}→{c} pad 1 on {n}×{c}×{s}×{s}, {CalibrationGflop:F3} GFLOP forward" + (backward ? ", fwd+bwd counted as 3× forward" : ""),
+        };
+    }
+
+    static DenseFlowModel BuildModel(BenchmarkOptions o, Device device)
+    {
+        torch.manual_seed(o.Seed);
+        var model = new DenseFlowModel(o.ResolveConfig(), new SeededNoise(o.Seed));
+        model.to(device);
+        return model;
+    }
+
+    static Tensor Images(DenseFlowConfig c, int n, long seed, Device device)
+    {
+        using var g = new Generator((ulong)seed + 12345, CPU);
+        using var cpu = randint(0, 1L << c.NumBits, new long[] { n, c.Channels, c.Height, c.Width }, dtype: ScalarType.Int64, generator: g);
+        return cpu.to(device);
+    }
+
+    /// <summary>Initialises ActNorm (and BatchNorm running statistics) from one no-grad training-mode pass, then switches to eval mode.</summary>
+    static void InitialiseForEvaluation(DenseFlowModel model, BenchmarkOptions o, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        model.train();
+        model.LogLikelihood(Images(model.Config, 16, o.Seed + 1, device));
+        model.eval();
+    }
+
+    static Measurement Train(BenchmarkOptions o, Device device, int batch)
+    {
+        using var model = BuildModel(o, device);
+        model.train();
+        using var x = Images(model.Config, batch, o.Seed, device);
+        using var optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
+        double scale = model.Config.Dimensions * Math.Log(2);
+        var forward = new List<double>();
+        var backward = new List<double>();
+        var update = new List<double>();
+        void Step(bool timed)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            optimizer.ZeroGrad();
+            double t0 = sw.Elapsed.TotalSeconds;
+            var loss = -model.LogLikelihood(x).mean() / scale;
+            double t1 = sw.Elapsed.TotalSeconds;
+            loss.backward();
+            double t2 = sw.Elapsed.TotalSeconds;
+            optimizer.Apply(1e-3);
+            double t3 = sw.Elapsed.TotalSeconds;
+            if (!timed) return;
+            forward.Add(t1 - t0);
+            backward.Add(t2 - t1);
+            update.Add(t3 - t2 + t0);
+        }
+        Step(false); // the first training-mode step initialises ActNorm
+        var (seconds, share) = Time(o.Warmup, o.Repeats, Step);
+        double median = Median(seconds), ips = batch / median;
+        return new Measurement($"train_b{batch}", median, ips, 0, ConvFlops.ForwardGflopsPerImage(model.Config) * ips * 3, null)
+        {
+            Batch = batch, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+            Phases = new() { ["forward"] = Median(forward), ["backward"] = Median(backward), ["optimizer"] = Median(update) },
+        };
+    }
+
+    static Measurement Sample(BenchmarkOptions o, Device device, int n)
+    {
+        using var model = BuildModel(o, device);
+        InitialiseForEvaluation(model, o, device);
+        var (seconds, share) = Time(o.Warmup, o.Repeats, _ => model.Sample(n).Dispose());
+        double median = Median(seconds), ips = n / median;
+        var flops = ConvFlops.Breakdown(model.Config);
+        return new Measurement($"sample{n}", median, ips, 0, flops.Total * ips, null)
+        {
+            Batch = n, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+            Note = $"model GFLOP/s counts the forward conv work; sampling runs only the blocks' {flops.Sampling:F2} of the {flops.Total:F2} GFLOP per image",
+        };
+    }
+
+    static Measurement Eval(BenchmarkOptions o, Device device, int n)
+    {
+        using var model = BuildModel(o, device);
+        InitialiseForEvaluation(model, o, device);
+        using var x = Images(model.Config, n, o.Seed, device);
+        var (seconds, share) = Time(o.Warmup, o.Repeats, _ =>
+        {
+            using var _ng = no_grad();
+            model.LogLikelihood(x).Dispose();
+        });
+        double median = Median(seconds), ips = n / median;
+        return new Measurement($"eval{n}", median, ips, 0, ConvFlops.ForwardGflopsPerImage(model.Config) * ips, null)
+        {
+            Batch = n, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+        };
+    }
+
+    static Measurement Iwbo(BenchmarkOptions o, Device device)
+    {
+        if (o.IwboImages < 1 || o.IwboK < 1 || o.IwboDrawsPerPass < 1)
+            throw new ArgumentOutOfRangeException(nameof(o), "iwbo images, K and draws per pass must be positive");
+        using var model = BuildModel(o, device);
+        InitialiseForEvaluation(model, o, device);
+        using var x = Images(model.Config, o.IwboImages, o.Seed, device);
+        // Warm-up: one pass of drawsPerPass draws on one image (a full K = 1000 run is minutes).
+        var (seconds, share) = Time(o.Warmup > 0 ? 1 : 0, Math.Max(1, o.IwboRepeats), timed =>
+        {
+            if (timed) Likelihood.ImportanceWeighted(model, x, o.IwboK, o.IwboDrawsPerPass).Dispose();
+            else
+            {
+                using var one = x.narrow(0, 0, 1);
+                Likelihood.ImportanceWeighted(model, one, Math.Min(o.IwboK, o.IwboDrawsPerPass), o.IwboDrawsPerPass).Dispose();
+            }
+        });
+        var perImage = seconds.Select(s => s / o.IwboImages).ToArray();
+        double median = Median(perImage);
+        var flops = ConvFlops.Breakdown(model.Config);
+        double gflopPerImage = flops.DequantizerContext + o.IwboK * flops.PerDraw;
+        return new Measurement("iwbo", median, 1 / median, 0, gflopPerImage / median, null)
+        {
+            Batch = o.IwboImages, Seconds = perImage, CpuShare = share, ParameterCount = model.ParameterCount,
+            Note = $"seconds per image at K = {o.IwboK}, {o.IwboDrawsPerPass} draws per pass, {o.IwboImages} images per run",
+        };
+    }
+
+    // ───────────────────────────── child protocol ─────────────────────────────
+
+    /// <summary>The arguments (after the executable) of the child that runs <paramref name="name"/>.</summary>
+    public static string[] ChildArguments(string name, BenchmarkOptions o, string? configPath = null)
+    {
+        if (o.Config is not null && configPath is null)
+            throw new ArgumentException("an explicit configuration is passed to a child as a JSON file: give its path", nameof(configPath));
+        static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+        var args = new List<string> { "bench", ChildFlag, name };
+        if (configPath is not null) args.AddRange(["--config", configPath]);
+        else args.AddRange(["--preset", o.Preset]);
+        args.AddRange([
+            "--warmup", I(o.Warmup), "--repeats", I(o.Repeats), "--calibration-repeats", I(o.CalibrationRepeats),
+            "--iwbo-images", I(o.IwboImages), "--iwbo-k", I(o.IwboK), "--iwbo-draws", I(o.IwboDrawsPerPass), "--iwbo-repeats", I(o.IwboRepeats),
+            "--device", o.Device, "--seed", I(o.Seed),
+        ]);
+        if (o.Threads > 0) args.AddRange(["--threads", I(o.Threads)]);
+        return args.ToArray();
+    }
+
+    /// <summary>Parses <see cref="ChildArguments"/> (with or without the leading "bench") back to a name and options.</summary>
+    public static (string Name, BenchmarkOptions Options) ParseChildArguments(IReadOnlyList<string> args)
+    {
+        var o = new BenchmarkOptions { Isolate = false };
+        string? name = null;
+        int start = args.Count > 0 && args[0] == "bench" ? 1 : 0;
+        for (int i = start; i < args.Count; i++)
+        {
+            string flag = args[i];
+            if (i + 1 >= args.Count) throw new ArgumentException($"{flag}: a value is missing");
+            string v = args[++i];
+            int Int() => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r
+                : throw new ArgumentException($"{flag}: expected an integer, got '{v}'");
+            o = flag switch
+            {
+                ChildFlag => (name = v) is not null ? o : o,
+                "--preset" => o with { Preset = v },
+                "--config" => o with { Config = DenseFlowConfig.Load(v) },
+                "--warmup" => o with { Warmup = Int() },
+                "--repeats" => o with { Repeats = Int() },
+                "--calibration-repeats" => o with { CalibrationRepeats = Int() },
+                "--iwbo-images" => o with { IwboImages = Int() },
+                "--iwbo-k" => o with { IwboK = Int() },
+                "--iwbo-draws" => o with { IwboDrawsPerPass = Int() },
+                "--iwbo-repeats" => o with { IwboRepeats = Int() },
+                "--device" => o with { Device = v },
+                "--seed" => o with { Seed = Int() },
+                "--threads" => o with { Threads = Int() },
+                _ => throw new ArgumentException($"unknown benchmark child option '{flag}'"),
+            };
+        }
+        if (name is null) throw new ArgumentException($"{ChildFlag} NAME is required");
+        return (name, o);
+    }
+
+    /// <summary>The child's side: runs one measurement and writes it as one JSON line to <paramref name="stdout"/>.</summary>
+    public static void RunChild(string name, BenchmarkOptions o, TextWriter stdout)
+    {
+        var m = RunOne(name, o) with { Isolated = true };
+        stdout.WriteLine(m.ToJson());
+        stdout.Flush();
+    }
+
+    /// <summary>Whole child entry point for a CLI: parses <see cref="ChildArguments"/>, runs, prints; returns the exit code.</summary>
+    public static int ChildMain(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var (name, o) = ParseChildArguments(args);
+            RunChild(name, o, stdout);
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or ConfigException)
+        {
+            stderr.WriteLine($"denseflow bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    static Measurement RunChildProcess(string name, BenchmarkOptions o, string? configPath, Action<string>? log)
+    {
+        string command = o.ChildCommand!;
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (command.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            psi.FileName = "dotnet";
+            psi.ArgumentList.Add(command);
+        }
+        else psi.FileName = command;
+        foreach (var a in ChildArguments(name, o, configPath)) psi.ArgumentList.Add(a);
+
+        var stdout = new List<string>();
+        var stderr = new List<string>();
+        using var p = Process.Start(psi) ?? throw new BenchmarkException($"{name}: could not start {command}");
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.Add(e.Data); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.Add(e.Data);
+            log?.Invoke($"  [{name}] {e.Data}");
+        };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new BenchmarkException($"child process ({command}) exited with {p.ExitCode}" + (stderr.Count > 0 ? ": " + stderr[^1] : ""));
+        string? line;
+        lock (stdout) line = stdout.LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        if (line is null) throw new BenchmarkException($"child for '{name}' printed no JSON measurement line");
+        return Measurement.FromJson(line) with { Isolated = true };
+    }
+}

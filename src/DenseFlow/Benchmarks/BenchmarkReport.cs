@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DenseFlow.Benchmarks;
+
+/// <summary>One row comparing a measurement with the reference implementation's figure (ANCHORS.md).</summary>
+public sealed record ReferenceComparison(
+    string Name, double OurImagesPerSecond, double ReferenceImagesPerSecond, double Ratio,
+    double OurCalibrationGflops, double ReferenceCalibrationGflops, double NormalisedRatio, bool ReferenceIsEstimate);
+
+/// <summary>The result of <see cref="Benchmark.Run"/>. Headline figures are null when not measured (or failed).</summary>
+public sealed record BenchmarkReport
+{
+    public required string Model { get; init; }
+    public required int[] InputShape { get; init; }
+    public long ParameterCount { get; init; }
+    public required int Threads { get; init; }
+    public required bool Isolated { get; init; }
+    public required string Machine { get; init; }
+    public required string StartedAt { get; init; }
+    public double TotalSeconds { get; init; }
+    public double? LoadAverageStart { get; init; }
+    public double? LoadAverageEnd { get; init; }
+
+    /// <summary>Forward conv GFLOP per image (with the invertible 1×1 convs) and its parts.</summary>
+    public required double ConvGflopsPerImage { get; init; }
+    public required ConvFlopsBreakdown ConvBreakdown { get; init; }
+    /// <summary>GFLOP of one forward of the calibration conv (3×3, 48→48, 64×48×32×32).</summary>
+    public required double CalibrationGflop { get; init; }
+
+    [JsonPropertyName("calibration_fwd_gflops")] public double? CalibrationFwdGflops { get; init; }
+    [JsonPropertyName("calibration_fwd_bwd_gflops")] public double? CalibrationFwdBwdGflops { get; init; }
+    [JsonPropertyName("train_b32_images_per_s")] public double? TrainB32ImagesPerS { get; init; }
+    [JsonPropertyName("train_b64_images_per_s")] public double? TrainB64ImagesPerS { get; init; }
+    [JsonPropertyName("sample64_images_per_s")] public double? Sample64ImagesPerS { get; init; }
+    [JsonPropertyName("eval64_images_per_s")] public double? Eval64ImagesPerS { get; init; }
+    /// <summary>Seconds per image of IWBO at K = 1000; measured when IwboK = 1000, else scaled linearly from the K measured (see Notes).</summary>
+    [JsonPropertyName("iwbo_k1000_seconds_per_image")] public double? IwboK1000SecondsPerImage { get; init; }
+    [JsonPropertyName("iwbo_seconds_per_image")] public double? IwboSecondsPerImage { get; init; }
+    [JsonPropertyName("iwbo_k")] public int IwboK { get; init; }
+    [JsonPropertyName("train_b32_peak_rss_bytes")] public long? TrainB32PeakRssBytes { get; init; }
+    [JsonPropertyName("train_b64_peak_rss_bytes")] public long? TrainB64PeakRssBytes { get; init; }
+
+    public IReadOnlyList<Measurement> Measurements { get; init; } = [];
+    public IReadOnlyList<ReferenceComparison> Comparisons { get; init; } = [];
+    public IReadOnlyList<string> Notes { get; init; } = [];
+    public IReadOnlyList<string> Failures { get; init; } = [];
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static BenchmarkReport FromJson(string json) =>
+        JsonSerializer.Deserialize<BenchmarkReport>(json, Json) ?? throw new InvalidDataException("empty benchmark report");
+
+    static string F(double? v, string format = "G3") => v is { } d && double.IsFinite(d) ? d.ToString(format, CultureInfo.InvariantCulture) : "–";
+    static string Mem(long? bytes) => bytes is > 0 ? (bytes.Value / (1024.0 * 1024 * 1024)).ToString("F2", CultureInfo.InvariantCulture) + " GiB" : "–";
+
+    /// <summary>Plain-text tables: our measurements, then the comparison with the reference (when it has figures for this model).</summary>
+    public string ToTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"DenseFlow benchmark: {Model} ({string.Join("×", InputShape)}, {ParameterCount:N0} parameters), {Threads} threads, "
+                      + $"{(Isolated ? "one process per measurement" : "one process (peak RSS not isolated)")}");
+        sb.AppendLine($"machine: {Machine}; started {StartedAt}; load average {F(LoadAverageStart)} → {F(LoadAverageEnd)}");
+        sb.AppendLine($"forward conv work: {F(ConvGflopsPerImage, "F2")} GFLOP/image (without the invertible 1×1 convs {F(ConvBreakdown.WithoutInvertible1x1, "F2")}); "
+                      + $"calibration conv {F(CalibrationGflop, "F3")} GFLOP");
+        sb.AppendLine();
+        var rows = new List<string[]> { new[] { "measurement", "batch", "median s", "images/s", "model GFLOP/s", "of calib.", "peak RSS", "CPU share", "phases (median s)" } };
+        foreach (var m in Measurements)
+        {
+            string phases = m.Phases is null ? "" : string.Join(", ", m.Phases.Select(p => $"{p.Key} {F(p.Value)}"));
+            rows.Add([m.Name, m.Batch > 0 ? m.Batch.ToString(CultureInfo.InvariantCulture) : "", F(m.MedianSeconds, "G4"), F(m.ImagesPerSecond),
+                F(m.ModelGflops, "F1"), m.FractionOfCalibration is { } f ? F(f * 100, "F0") + "%" : "–", Mem(m.PeakRssBytes), F(m.CpuShare, "F2"), phases]);
+        }
+        Render(sb, rows);
+        if (Comparisons.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("versus the reference (ANCHORS.md; PyTorch calibration fwd 256, fwd+bwd 198 GFLOP/s); normalised = ratio ÷ (our calib. ÷ ref. calib.):");
+            var cmp = new List<string[]> { new[] { "measurement", "ours images/s", "ref. images/s", "ratio", "our calib.", "ref. calib.", "normalised" } };
+            foreach (var c in Comparisons)
+                cmp.Add([c.Name, F(c.OurImagesPerSecond), F(c.ReferenceImagesPerSecond) + (c.ReferenceIsEstimate ? " (est.)" : ""), F(c.Ratio, "F2"),
+                    F(c.OurCalibrationGflops, "F0"), F(c.ReferenceCalibrationGflops, "F0"), F(c.NormalisedRatio, "F2")]);
+            Render(sb, cmp);
+        }
+        foreach (var n in Notes) sb.AppendLine("note: " + n);
+        foreach (var f in Failures) sb.AppendLine("FAILED: " + f);
+        return sb.ToString();
+    }
+
+    static void Render(StringBuilder sb, List<string[]> rows)
+    {
+        int cols = rows[0].Length;
+        var widths = Enumerable.Range(0, cols).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        for (int r = 0; r < rows.Count; r++)
+        {
+            sb.AppendLine(string.Join("  ", rows[r].Select((cell, i) => i == 0 || i == cols - 1 ? cell.PadRight(widths[i]) : cell.PadLeft(widths[i]))).TrimEnd());
+            if (r == 0) sb.AppendLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        }
+    }
+}
