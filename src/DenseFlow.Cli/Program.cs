@@ -14,6 +14,11 @@ public static class DenseFlowCli
 
     public static int Run(string[] args)
     {
+        // Spectre writes where Console.Out points now (tests redirect it).
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(Console.Out),
+        });
 var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,

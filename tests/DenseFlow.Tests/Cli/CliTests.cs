@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.Json;
+using DenseFlow.Cli;
+using DenseFlow.Model;
+using DenseFlow.Tests.IO;
+using DenseFlow.Tests.Training;
+
+namespace DenseFlow.Tests.Cli;
+
+/// <summary>The command line, run in-process with its output captured.</summary>
+public class CliTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "denseflow-cli-" + Guid.NewGuid().ToString("N"));
+
+    public CliTests() { Directory.CreateDirectory(_dir); }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, true);
+    }
+
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        var (o, e) = (new StringWriter(), new StringWriter());
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return (DenseFlowCli.Run(args), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference" };
+
+    [Fact]
+    public void EveryCommandHasHelp()
+    {
+        foreach (var c in Commands)
+        {
+            var (code, output, _) = Run(c, "--help");
+            Assert.Equal(0, code);
+            Assert.Contains($"denseflow {c}", output);
+            Assert.Contains("Usage:", output);
+            Assert.Contains("--help", output);
+        }
+        var (top, overview, _) = Run("--help");
+        Assert.Equal(0, top);
+        foreach (var c in Commands) Assert.Contains(c, overview);
+    }
+
+    [Theory]
+    [InlineData("--batch", "-3", "--batch must be a positive integer")]
+    [InlineData("--batch", "abc", "--batch must be a positive integer")]
+    [InlineData("--minutes", "-1", "--minutes must be a positive number")]
+    [InlineData("--preset", "nope", "unknown preset 'nope'")]
+    [InlineData("--dataset", "svhn", "unknown dataset 'svhn'")]
+    [InlineData("--data", "/nonexistent/dir", "/nonexistent/dir: directory not found")]
+    public void BadTrainValuesExitWithTwoAndOneLine(string option, string value, string expected)
+    {
+        var (code, _, err) = Run("train", option, value, "--out", Path.Combine(_dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")));
+    }
+
+    [Fact]
+    public void UnknownCommandsOptionsAndMissingPathsAreUsageErrors()
+    {
+        Assert.Equal(2, Run("frobnicate").Code);
+        Assert.Equal(2, Run("info", "--bogus").Code);
+        var (code, _, err) = Run("eval", "--run", Path.Combine(_dir, "missing"));
+        Assert.Equal(2, code);
+        Assert.Contains("run directory not found", err);
+        var (c2, _, e2) = Run("sample", "--run", _dir, "-n", "0", "--out", Path.Combine(_dir, "s.png"));
+        Assert.Equal(2, c2);
+        Assert.Contains("-n must be a positive integer", e2.Replace("--n", "-n"));
+        var (c3, _, e3) = Run("info", "--config", Path.Combine(_dir, "nope.json"));
+        Assert.Equal(2, c3);
+        Assert.Contains("nope.json", e3);
+    }
+
+    [Fact]
+    public void InfoReportsTheExactParameterCount()
+    {
+        var (code, output, _) = Run("info", "--preset", "df-74-10");
+        Assert.Equal(0, code);
+        Assert.Contains("130,647,294", output);
+    }
+
+    [Fact]
+    public void InvalidConfigurationIsRefusedNamingTheBlock()
+    {
+        string path = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(path, (TinyModels.FashionMnist with { Landmarks = [4, 4] }).ToJson());
+        var (code, _, err) = Run("info", "--config", path);
+        Assert.Equal(2, code);
+        Assert.Contains("block 1", err);
+        Assert.Contains("4 attention landmarks", err);
+    }
+
+    [Fact]
+    public void VerifyReferencePassesOnTheOfficialFixtureAndFailsClearlyOnABrokenOne()
+    {
+        var (code, output, err) = Run("verify-reference", FixturePaths.OfficialSmall);
+        Assert.True(code == 0, output + err);
+        Assert.Contains("PASSED", output);
+        var (bad, _, badErr) = Run("verify-reference", _dir);
+        Assert.Equal(1, bad);
+        Assert.Contains("config.json", badErr);
+    }
+
+    [Fact]
+    public void TrainThenEvalSampleScoreAndRefuseToOverwrite()
+    {
+        string config = Path.Combine(_dir, "tiny.json");
+        File.WriteAllText(config, TinyModels.FashionMnist.ToJson());
+        string run = Path.Combine(_dir, "run");
+        var (code, output, err) = Run("train", "--dataset", "fashion-mnist", "--config", config, "--max-steps", "40", "--batch", "16", "--lr", "3e-3",
+            "--train-limit", "200", "--eval-images", "32", "--warmup", "4", "--samples", "4", "--out", run);
+        Assert.True(code == 0, output + err);
+        foreach (var f in new[] { "checkpoint.bin", "model.dfn", "metrics.jsonl", "curve.png", "run.json", "config.json" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+
+        // A second train into the same directory is refused and leaves the run intact.
+        long size = new FileInfo(Path.Combine(run, "checkpoint.bin")).Length;
+        var (again, _, againErr) = Run("train", "--dataset", "fashion-mnist", "--config", config, "--out", run);
+        Assert.Equal(2, again);
+        Assert.Contains("already holds a run", againErr);
+        Assert.Equal(size, new FileInfo(Path.Combine(run, "checkpoint.bin")).Length);
+
+        var (ec, json, ee) = Run("eval", "--run", run, "--limit", "8", "--k", "4", "--json");
+        Assert.True(ec == 0, json + ee);
+        using (var doc = JsonDocument.Parse(json))
+        {
+            double bpd = doc.RootElement.GetProperty("bpd").GetDouble();
+            double elbo = doc.RootElement.GetProperty("elbo_bpd").GetDouble();
+            Assert.True(bpd > 0 && bpd <= elbo + 1e-9, $"iwbo {bpd} elbo {elbo}");
+        }
+
+        string png = Path.Combine(_dir, "samples.png");
+        var (sc, so, se) = Run("sample", "--run", run, "-n", "6", "--out", png, "--individual", Path.Combine(_dir, "each"));
+        Assert.True(sc == 0, so + se);
+        Assert.True(File.Exists(png));
+        Assert.Equal(6, Directory.GetFiles(Path.Combine(_dir, "each"), "*.png").Length);
+
+        string csv = Path.Combine(_dir, "scores.csv");
+        var (rc, ro, re) = Run("score", "--run", run, "--dataset", "fashion-mnist", "--limit", "10", "--out", csv);
+        Assert.True(rc == 0, ro + re);
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("index,image,bpd", lines[0]);
+        Assert.Equal(11, lines.Length);
+        Assert.All(lines.Skip(1), l => Assert.True(double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture) > 0));
+
+        // Out-of-distribution: uniform-noise images score worse (higher bpd) than every test image.
+        string noiseDir = Path.Combine(_dir, "noise");
+        Directory.CreateDirectory(noiseDir);
+        var rng = new Random(3);
+        for (int i = 0; i < 10; i++)
+        {
+            var pixels = new byte[28 * 28];
+            rng.NextBytes(pixels);
+            DenseFlow.Imaging.Png.Save(Path.Combine(noiseDir, $"noise_{i}.png"), pixels, 1, 28, 28);
+        }
+        string noiseCsv = Path.Combine(_dir, "noise.csv");
+        var (nc, no, ne) = Run("score", "--run", run, "--folder", noiseDir, "--out", noiseCsv);
+        Assert.True(nc == 0, no + ne);
+        static double[] Bpd(string path) => File.ReadAllLines(path).Skip(1).Select(l => double.Parse(l.Split(',')[^1], CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(Bpd(noiseCsv).Min() > Bpd(csv).Max(), $"noise {Bpd(noiseCsv).Min():F3} vs test {Bpd(csv).Max():F3}");
+    }
+}
