@@ -88,7 +88,7 @@ public static class ReferenceVerification
         if (!File.Exists(casePath)) throw new FixtureException($"{casePath}: missing (expected the fixture's case.npz)");
 
         Dictionary<string, NpyArray> arrays;
-        try { arrays = Npz.Open(casePath).ReadAll(); }
+        try { using var npz = Npz.Open(casePath); arrays = npz.ReadAll(); }
         catch (InvalidDataException e) { throw new FixtureException(e.Message); }
         NpyArray Need(string key) => arrays.TryGetValue(key, out var a) ? a : throw new FixtureException($"{casePath}: entry '{key}' missing");
 

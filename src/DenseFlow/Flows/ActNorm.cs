@@ -24,7 +24,10 @@ public sealed class ActNorm : Bijection
         RegisterComponents();
     }
 
-    public bool IsInitialized => initialized.item<float>() != 0 || (initialized.dtype == ScalarType.Float64 && initialized.item<double>() != 0);
+    public bool IsInitialized
+    {
+        get { using var v = initialized.to_type(ScalarType.Float64); return v.item<double>() != 0; }
+    }
 
     public Parameter Shift => shift;
     public Parameter LogScale => log_scale;

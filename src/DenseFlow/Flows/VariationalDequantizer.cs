@@ -125,7 +125,6 @@ public sealed class UniformDequantizer : nn.Module, IDequantizer
         long d = x.shape[1] * x.shape[2] * x.shape[3];
         var ld = full(x.shape[0], -d * Math.Log(_bins), dtype: dtype, device: x.device);
         return ((x.to_type(dtype) + u) / _bins, ld);
-        RegisterComponents();
     }
 
     public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);

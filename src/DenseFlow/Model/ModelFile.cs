@@ -11,7 +11,7 @@ public sealed class ModelFileException : Exception
 }
 
 /// <summary>
-/// Our own weight format: a magic line, a format version, the configuration as JSON, then TorchSharp's
+/// Our own weight format: a magic line, a format version, the configuration as JSON, the dtype, then TorchSharp's
 /// state (every parameter and buffer, including ActNorm's `initialized`, so loading never re-initialises).
 /// Written to a temporary file and renamed, so a crash never leaves half a file.
 /// </summary>
@@ -37,6 +37,7 @@ public static class ModelFile
         writer.Write(Magic);
         writer.Write(FormatVersion);
         writer.Write(model.Config.ToJson());
+        writer.Write((int)model.DType);
         model.save(writer);
     }
 
@@ -72,6 +73,12 @@ public static class ModelFile
 
     static void LoadState(DenseFlowModel model, BinaryReader reader, string path)
     {
+        ScalarType dtype;
+        try { dtype = (ScalarType)reader.ReadInt32(); }
+        catch (EndOfStreamException) { throw new ModelFileException($"{path}: truncated model file"); }
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16))
+            throw new ModelFileException($"{path}: unsupported weight dtype code {(int)dtype}");
+        if (model.DType != dtype) model.to(dtype);
         try { model.load(reader, strict: true); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException or IOException)
         {
