@@ -43,6 +43,9 @@ public sealed class Trainer : IDisposable
     public event Action<EpochReport>? EpochEnded;
     public event Action<string>? Warning;
 
+    /// <summary>Fault injection for tests: return true to make that step's loss NaN.</summary>
+    internal Func<long, bool>? LossFault { get; set; }
+
     public DenseFlowModel Model => _model;
     public TrainingState State => _state;
 
@@ -126,6 +129,7 @@ public sealed class Trainer : IDisposable
         var x = _train.GetBatch(_state.Epoch, _state.BatchInEpoch).to(_device);
         _optimizer.ZeroGrad();
         var loss = -_model.LogLikelihood(x).mean() / (_model.Config.Dimensions * Math.Log(2));
+        if (LossFault?.Invoke(_state.Step) == true) loss = loss * double.NaN;
         double bpd = loss.to(ScalarType.Float64).item<double>();
         bool ok = double.IsFinite(bpd);
         if (ok)
