@@ -22,7 +22,7 @@ public static class DenseFlowCli
 var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
-    ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, /*BENCH*/
+    ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench,
 };
 
 string Overview() =>
@@ -34,6 +34,12 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(Overview());
     return args.Length == 0 ? 2 : 0;
+}
+
+if (BenchCommand.IsChild(args))
+{
+    Runtime.Initialize();
+    return DenseFlow.Benchmarks.Benchmark.ChildMain(args, Console.Out, Console.Error);
 }
 
 var command = commands.FirstOrDefault(c => c.Name == args[0]);
@@ -57,8 +63,9 @@ try
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (ConfigException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
+catch (FixtureException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (DatasetException e) { return Fail($"denseflow {command.Name}: {e.Message}", 1); }
-catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or FixtureException
+catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException
                               or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
 {
     return Fail($"denseflow {command.Name}: {e.Message}", 1);

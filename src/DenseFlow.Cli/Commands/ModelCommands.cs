@@ -62,7 +62,7 @@ static class ModelCommands
         if (a.Flag("json")) { Console.WriteLine(config.ToJson()); return 0; }
         var plan = config.Plan();
         using var model = new DenseFlowModel(config);
-        double gflop = 0; // FLOPS-PENDING
+        double gflop = Benchmarks.ConvFlops.ForwardGflopsPerImage(config);
 
         AnsiConsole.MarkupLineInterpolated($"[bold]{title}[/]: input {config.Channels}×{config.Height}×{config.Width}, coupling {config.Coupling.ToString().ToLowerInvariant()}, augmentation {config.Augmentation.ToString().ToLowerInvariant()}, dequantization {config.Dequantization.ToString().ToLowerInvariant()}, prior {config.Prior.ToString().ToLowerInvariant()}");
         var table = new Table().AddColumns("block", "spatial", "in", "units × modules", "unit widths", "noise net inputs (k)", "coupling P", "landmarks", "out");

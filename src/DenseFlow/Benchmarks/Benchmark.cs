@@ -183,7 +183,13 @@ public static class Benchmark
                 if (ours is not > 0 || cal is not > 0) continue;
                 double refCal = ReferenceFigures.CalibrationFor(m.Name);
                 double ratio = ours.Value / r.ImagesPerSecond;
-                comparisons.Add(new ReferenceComparison(m.Name, ours.Value, r.ImagesPerSecond, ratio, cal.Value, refCal, ratio / (cal.Value / refCal), r.Estimate));
+                var calM = Get(m.Name.StartsWith("train", StringComparison.Ordinal) ? "calibration_fwd_bwd" : "calibration_fwd");
+                double? cpuNormalised = m.CpuShare is > 0 && calM?.CpuShare is > 0
+                    ? (ours.Value / m.CpuShare.Value / r.ImagesPerSecond) / (cal.Value / calM.CpuShare.Value / refCal) : null;
+                comparisons.Add(new ReferenceComparison(m.Name, ours.Value, r.ImagesPerSecond, ratio, cal.Value, refCal, ratio / (cal.Value / refCal), r.Estimate)
+                {
+                    CpuNormalisedRatio = cpuNormalised,
+                });
             }
         }
 

@@ -8,7 +8,14 @@ namespace DenseFlow.Benchmarks;
 /// <summary>One row comparing a measurement with the reference implementation's figure (ANCHORS.md).</summary>
 public sealed record ReferenceComparison(
     string Name, double OurImagesPerSecond, double ReferenceImagesPerSecond, double Ratio,
-    double OurCalibrationGflops, double ReferenceCalibrationGflops, double NormalisedRatio, bool ReferenceIsEstimate);
+    double OurCalibrationGflops, double ReferenceCalibrationGflops, double NormalisedRatio, bool ReferenceIsEstimate)
+{
+    /// <summary>
+    /// As <see cref="NormalisedRatio"/>, with our figure and our calibration each divided by its CPU share first
+    /// (per CPU-second of this process): steadier when other work shares the cores and its load changes during the run.
+    /// </summary>
+    public double? CpuNormalisedRatio { get; init; }
+}
 
 /// <summary>The result of <see cref="Benchmark.Run"/>. Headline figures are null when not measured (or failed).</summary>
 public sealed record BenchmarkReport
@@ -84,11 +91,11 @@ public sealed record BenchmarkReport
         if (Comparisons.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine("versus the reference (ANCHORS.md; PyTorch calibration fwd 256, fwd+bwd 198 GFLOP/s); normalised = ratio ÷ (our calib. ÷ ref. calib.):");
-            var cmp = new List<string[]> { new[] { "measurement", "ours images/s", "ref. images/s", "ratio", "our calib.", "ref. calib.", "normalised" } };
+            sb.AppendLine("versus the reference (ANCHORS.md; PyTorch calibration fwd 256, fwd+bwd 198 GFLOP/s); normalised = ratio ÷ (our calib. ÷ ref. calib.); CPU-normalised divides each of our figures by its CPU share first:");
+            var cmp = new List<string[]> { new[] { "measurement", "ours images/s", "ref. images/s", "ratio", "our calib.", "ref. calib.", "normalised", "CPU-normalised" } };
             foreach (var c in Comparisons)
                 cmp.Add([c.Name, F(c.OurImagesPerSecond), F(c.ReferenceImagesPerSecond) + (c.ReferenceIsEstimate ? " (est.)" : ""), F(c.Ratio, "F2"),
-                    F(c.OurCalibrationGflops, "F0"), F(c.ReferenceCalibrationGflops, "F0"), F(c.NormalisedRatio, "F2")]);
+                    F(c.OurCalibrationGflops, "F0"), F(c.ReferenceCalibrationGflops, "F0"), F(c.NormalisedRatio, "F2"), F(c.CpuNormalisedRatio, "F2")]);
             Render(sb, cmp);
         }
         foreach (var n in Notes) sb.AppendLine("note: " + n);

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using DenseFlow.Benchmarks;
+using DenseFlow.Model;
+
+namespace DenseFlow.Tests.Benchmarks;
+
+public sealed class ConvFlopsTests
+{
+    [Theory]
+    [InlineData("df-74-10", 32.85)]
+    [InlineData("small32x1", 6.92)]
+    public void Forward_conv_work_matches_the_reference_figures(string preset, double anchorGflop)
+    {
+        double ours = ConvFlops.ForwardGflopsPerImage(Presets.Get(preset));
+        Assert.InRange(ours, anchorGflop * 0.995, anchorGflop * 1.005);
+    }
+
+    [Fact]
+    public void Breakdown_adds_up_and_the_invertible_convs_are_counted_by_default()
+    {
+        var b = ConvFlops.Breakdown(Presets.Get("df-74-10"));
+        Assert.Equal(b.Total, ConvFlops.ForwardGflopsPerImage(Presets.Get("df-74-10")), 9);
+        Assert.Equal(b.WithoutInvertible1x1, ConvFlops.ForwardGflopsPerImage(Presets.Get("df-74-10"), includeInvertible1x1: false), 9);
+        Assert.True(b.Invertible1x1 > 0 && b.NoiseNets > 0 && b.DequantizerContext > 0 && b.DequantizerCouplings > 0);
+        Assert.True(b.Sampling < b.Total && b.PerDraw < b.Total);
+    }
+
+    [Fact]
+    public void Calibration_conv_work_is_counted_as_2_mac()
+    {
+        // 2 · 48 · 48 · 9 · 32 · 32 · 64
+        Assert.Equal(2.717908992, Benchmark.CalibrationGflop, 9);
+    }
+
+    [Fact]
+    public void Configurations_without_noise_nets_or_dequantizer_count_less()
+    {
+        var c = Presets.Get("small32x1");
+        double full = ConvFlops.ForwardGflopsPerImage(c);
+        var white = ConvFlops.Breakdown(c with { Augmentation = Flows.AugmentationKind.White });
+        var uniform = ConvFlops.Breakdown(c with { Dequantization = DequantizationKind.Uniform });
+        Assert.Equal(0, white.NoiseNets);
+        Assert.Equal(0, uniform.DequantizerContext + uniform.DequantizerCouplings + uniform.DequantizerInvertible1x1);
+        Assert.True(white.Total < full && uniform.Total < full);
+    }
+}
+
+public sealed class BenchmarkTests
+{
+    static DenseFlowConfig Tiny => new()
+    {
+        InputShape = [1, 8, 8], UnitsPerBlock = [2, 1], ModulesPerUnit = [1, 1], GrowthRate = 2, CouplingWidth = [8, 8], Landmarks = [4, 4],
+        DenseDepth = 2, DenseGrowth = 8, DequantSteps = 1, DequantWidth = 8, DequantContextChannels = 8, DequantDepth = 1, DequantGrowth = 8,
+        DequantContextDepth = 1, DequantContextGrowth = 4,
+    };
+
+    static readonly string[] Required =
+    [
+        "calibration_fwd_gflops", "calibration_fwd_bwd_gflops", "train_b32_images_per_s", "train_b64_images_per_s",
+        "sample64_images_per_s", "eval64_images_per_s", "iwbo_k1000_seconds_per_image", "train_b32_peak_rss_bytes", "train_b64_peak_rss_bytes",
+    ];
+
+    [Fact]
+    public void Run_on_a_tiny_model_reports_every_figure()
+    {
+        var options = new BenchmarkOptions
+        {
+            Config = Tiny, Isolate = false, Warmup = 1, Repeats = 2, IwboK = 4, IwboImages = 2, IwboDrawsPerPass = 4,
+            CalibrationRepeats = 3,
+            // One thread: on a loaded 2-core machine (parallel tests) two OpenMP threads make tiny ops tens of times slower.
+            Threads = 1,
+        };
+        var log = new List<string>();
+        var report = Benchmark.Run(options, log.Add);
+
+        Assert.Empty(report.Failures);
+        using var doc = JsonDocument.Parse(report.ToJson());
+        var root = doc.RootElement;
+        foreach (var field in Required)
+        {
+            Assert.True(root.TryGetProperty(field, out var v), $"{field} missing");
+            Assert.Equal(JsonValueKind.Number, v.ValueKind);
+            Assert.True(v.GetDouble() > 0, $"{field} = {v.GetDouble()}");
+        }
+        var names = root.GetProperty("measurements").EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToList();
+        Assert.Equal(Benchmark.MeasurementNames, names);
+        foreach (var m in root.GetProperty("measurements").EnumerateArray())
+        {
+            Assert.True(m.GetProperty("median_seconds").GetDouble() > 0);
+            Assert.True(m.GetProperty("peak_rss_bytes").GetInt64() > 0);
+            Assert.True(m.GetProperty("fraction_of_calibration").GetDouble() > 0);
+        }
+        Assert.False(root.GetProperty("isolated").GetBoolean());
+        Assert.Contains(report.Notes, n => n.Contains("not isolated"));
+        Assert.Equal(3, report.Measurements.Single(m => m.Name == "train_b32").Phases!.Count);
+
+        var table = report.ToTable();
+        foreach (var n in Benchmark.MeasurementNames) Assert.Contains(n, table);
+        Assert.Equal(report.TrainB64ImagesPerS, BenchmarkReport.FromJson(report.ToJson()).TrainB64ImagesPerS);
+        Assert.Contains(log, l => l.StartsWith("iwbo:"));
+    }
+
+    [Fact]
+    public void Only_accepts_groups_and_names_and_refuses_others()
+    {
+        Assert.Equal(["calibration_fwd", "calibration_fwd_bwd", "eval64"], Benchmark.Expand(["eval64", "calibration"]));
+        Assert.Equal(Benchmark.MeasurementNames, Benchmark.Expand(Benchmark.Groups));
+        Assert.Throws<ArgumentException>(() => Benchmark.Expand(["training"]));
+        Assert.Throws<ArgumentException>(() => Benchmark.RunOne("nope", new BenchmarkOptions()));
+    }
+
+    [Fact]
+    public void Child_arguments_round_trip()
+    {
+        var o = new BenchmarkOptions { Preset = "df-74-10", Warmup = 0, Repeats = 3, IwboK = 10, IwboImages = 1, IwboDrawsPerPass = 5, Threads = 2 };
+        var args = Benchmark.ChildArguments("train_b32", o);
+        Assert.Equal(["bench", "--child", "train_b32"], args.Take(3));
+        var (name, parsed) = Benchmark.ParseChildArguments(args);
+        Assert.Equal("train_b32", name);
+        Assert.Equal(o with { Isolate = false }, parsed with { Only = o.Only });
+
+        string path = Path.Combine(Path.GetTempPath(), $"denseflow-bench-test-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, Tiny.ToJson());
+            var custom = new BenchmarkOptions { Config = Tiny };
+            Assert.Throws<ArgumentException>(() => Benchmark.ChildArguments("eval64", custom));
+            var (_, back) = Benchmark.ParseChildArguments(Benchmark.ChildArguments("eval64", custom, path));
+            Assert.Equal(Tiny.ToJson(), back.Config!.ToJson());
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Measurement_json_is_one_line_and_round_trips()
+    {
+        var m = new Measurement("eval64", 1.5, 42.7, 123456789, 290.1, null)
+        {
+            Batch = 64, Seconds = [1.4, 1.5, 1.6], Phases = new() { ["forward"] = 1.0 }, Isolated = true,
+        };
+        var json = m.ToJson();
+        Assert.DoesNotContain('\n', json);
+        var back = Measurement.FromJson(json);
+        Assert.Equal(m.Name, back.Name);
+        Assert.Equal(m.ImagesPerSecond, back.ImagesPerSecond);
+        Assert.Equal(m.PeakRssBytes, back.PeakRssBytes);
+        Assert.Equal(m.Seconds, back.Seconds);
+        Assert.Null(back.FractionOfCalibration);
+        Assert.True(back.Isolated);
+    }
+}
