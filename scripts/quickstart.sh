@@ -12,7 +12,7 @@ dotnet build src/DenseFlow.Cli -c Release -nologo -v q
 denseflow() { dotnet src/DenseFlow.Cli/bin/Release/net10.0/denseflow.dll "$@"; }
 
 denseflow train --dataset fashion-mnist --minutes "$minutes" --out "$run"
-denseflow eval --run "$run" --k 16 --limit 1000
+denseflow eval --run "$run" --k 16 --limit 500 --json | tee "$run/eval.json"
 denseflow sample --run "$run" -n 64 --temperature 0.8 --out "$run/samples-t0.8.png" --scale 2
 echo
 echo "results in $run:"

@@ -134,13 +134,5 @@ public static class ReferenceVerification
         return new VerificationReport(weightFile, config.Dimensions, images, zDiff, sampleX.numel(), differing, maxDiff, outputs);
     }
 
-    static Tensor ToTensor(NpyArray a) => (a.Data switch
-    {
-        float[] f => tensor(f, dtype: ScalarType.Float32),
-        double[] d => tensor(d, dtype: ScalarType.Float64),
-        long[] l => tensor(l, dtype: ScalarType.Int64),
-        int[] i => tensor(i, dtype: ScalarType.Int32),
-        byte[] b => tensor(b, dtype: ScalarType.Byte),
-        _ => throw new FixtureException($"unsupported array dtype {a.Dtype}"),
-    }).reshape(a.Shape);
+    static Tensor ToTensor(NpyArray a) => a.ToTensor("case.npz");
 }

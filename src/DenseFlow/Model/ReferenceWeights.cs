@@ -36,16 +36,7 @@ public static class ReferenceWeights
             var result = new Dictionary<string, Tensor>();
             foreach (var key in npz.Keys)
             {
-                var a = npz.Get(key);
-                Tensor t = a.Data switch
-                {
-                    float[] f => tensor(f, dtype: ScalarType.Float32),
-                    double[] d => tensor(d, dtype: ScalarType.Float64),
-                    long[] l => tensor(l, dtype: ScalarType.Int64),
-                    int[] i => tensor(i, dtype: ScalarType.Int32),
-                    _ => throw new WeightImportException($"{path}: entry '{key}' has unsupported dtype {a.Dtype}"),
-                };
-                result[key] = t.reshape(a.Shape);
+                result[key] = npz.Get(key).ToTensor($"{path}: entry '{key}'");
             }
             return result;
         }
