@@ -55,16 +55,22 @@ public sealed class FlowUnit : Bijection
         Tensor? logDet = null;
         foreach (var m in modules)
         {
+            // One scope per module: its temporaries are freed as soon as it is done (autograd keeps what it needs).
+            using var scope = NewDisposeScope();
             var (y, ld) = m.forward(x);
-            x = y;
-            logDet = logDet is null ? ld : logDet + ld;
+            x = y.MoveToOuterDisposeScope();
+            logDet = (logDet is null ? ld : logDet + ld).MoveToOuterDisposeScope();
         }
         return (x, logDet ?? ZeroLogDet(x));
     }
 
     public override Tensor inverse(Tensor y)
     {
-        for (int i = modules.Count - 1; i >= 0; i--) y = modules[i].inverse(y);
+        for (int i = modules.Count - 1; i >= 0; i--)
+        {
+            using var scope = NewDisposeScope();
+            y = modules[i].inverse(y).MoveToOuterDisposeScope();
+        }
         return y;
     }
 }

@@ -219,7 +219,8 @@ public sealed class Trainer : IDisposable
             if (_options.SamplesPerEpoch > 0)
             {
                 Directory.CreateDirectory(_run.SamplesDir);
-                grid = System.IO.Path.Combine(_run.SamplesDir, $"epoch_{_state.Epoch:D3}.png");
+                // A run that stops mid-epoch names its grid by step, so the full epoch's grid is not overwritten later.
+                grid = System.IO.Path.Combine(_run.SamplesDir, partial ? $"epoch_{_state.Epoch:D3}_step_{_state.Step}.png" : $"epoch_{_state.Epoch:D3}.png");
                 var samples = _model.Sample(_options.SamplesPerEpoch, _options.SampleTemperature);
                 Png.SaveGrid(grid, samples.cpu());
             }
