@@ -18,5 +18,6 @@ echo
 echo "results in $run:"
 echo "  training curve   $run/curve.png"
 echo "  samples          $run/samples-t0.8.png and $run/samples/ (one grid per epoch)"
+echo "  test bits/dim    $run/eval.json"
 echo "  metrics          $run/metrics.jsonl (TensorBoard: $run/tensorboard)"
 echo "  model            $run/model.dfn (checkpoint: $run/checkpoint.bin)"
