@@ -78,17 +78,8 @@ public static class IdxReader
         return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     }
 
-    internal static int ReadFully(Stream stream, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = stream.Read(buffer[total..]);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
+    internal static int ReadFully(Stream stream, Span<byte> buffer) =>
+        stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
 
     internal static string Oneline(string message) => message.ReplaceLineEndings(" ").Trim();
 }

@@ -263,17 +263,8 @@ public static partial class Npy
     }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the bytes read.</summary>
-    private static int ReadFully(Stream stream, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = stream.Read(buffer[total..]);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
+    private static int ReadFully(Stream stream, Span<byte> buffer) =>
+        stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
 
     private static void RequireFully(Stream stream, Span<byte> buffer, string source, string what)
     {
