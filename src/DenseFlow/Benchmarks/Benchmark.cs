@@ -284,6 +284,22 @@ public static class Benchmark
         return (seconds, cpu / Math.Max(1e-9, wallSeconds * torch.get_num_threads()));
     }
 
+    /// <summary>One training step (zero grad, loss, backward, Adamax at lr 1e-3), timed by phase: forward, backward, optimizer (incl. zero grad), total.</summary>
+    internal static (double Forward, double Backward, double Optimizer, double Total) TimedTrainingStep(DenseFlowModel model, Adamax optimizer, Tensor x, double scale)
+    {
+        using var scope = NewDisposeScope();
+        var sw = Stopwatch.StartNew();
+        optimizer.ZeroGrad();
+        double t0 = sw.Elapsed.TotalSeconds;
+        var loss = -model.LogLikelihood(x).mean() / scale;
+        double t1 = sw.Elapsed.TotalSeconds;
+        loss.backward();
+        double t2 = sw.Elapsed.TotalSeconds;
+        optimizer.Apply(1e-3);
+        double t3 = sw.Elapsed.TotalSeconds;
+        return (t1 - t0, t2 - t1, t3 - t2 + t0, t3);
+    }
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) return double.NaN;
@@ -361,20 +377,11 @@ public static class Benchmark
         var update = new List<double>();
         void Step(bool timed)
         {
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            optimizer.ZeroGrad();
-            double t0 = sw.Elapsed.TotalSeconds;
-            var loss = -model.LogLikelihood(x).mean() / scale;
-            double t1 = sw.Elapsed.TotalSeconds;
-            loss.backward();
-            double t2 = sw.Elapsed.TotalSeconds;
-            optimizer.Apply(1e-3);
-            double t3 = sw.Elapsed.TotalSeconds;
+            var (f, b, u, _) = TimedTrainingStep(model, optimizer, x, scale);
             if (!timed) return;
-            forward.Add(t1 - t0);
-            backward.Add(t2 - t1);
-            update.Add(t3 - t2 + t0);
+            forward.Add(f);
+            backward.Add(b);
+            update.Add(u);
         }
         Step(false); // the first training-mode step initialises ActNorm
         var (seconds, share) = Time(o.Warmup, o.Repeats, Step);

@@ -76,18 +76,9 @@ public static class StepProfile
         {
             bool timed = i >= 1 + o.Warmup; // step 0 initialises ActNorm
             if (timed && !wall.IsRunning) { self.Refresh(); cpu0 = self.TotalProcessorTime; wall.Start(); }
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            optimizer.ZeroGrad();
-            double t0 = sw.Elapsed.TotalSeconds;
-            var loss = -model.LogLikelihood(x).mean() / scale;
-            double t1 = sw.Elapsed.TotalSeconds;
-            loss.backward();
-            double t2 = sw.Elapsed.TotalSeconds;
-            optimizer.Apply(1e-3);
-            double t3 = sw.Elapsed.TotalSeconds;
+            var (f, b, u, total) = Benchmark.TimedTrainingStep(model, optimizer, x, scale);
             if (!timed) continue;
-            fwd.Add(t1 - t0); bwd.Add(t2 - t1); opt.Add(t3 - t2 + t0); step.Add(t3);
+            fwd.Add(f); bwd.Add(b); opt.Add(u); step.Add(total);
         }
         wall.Stop(); self.Refresh();
         double share = (self.TotalProcessorTime - cpu0).TotalSeconds / Math.Max(1e-9, wall.Elapsed.TotalSeconds * torch.get_num_threads());
