@@ -1,3 +1,4 @@
+using DenseFlow.Nets;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
@@ -17,10 +18,13 @@ public sealed class AffineCoupling : Bijection
         RegisterComponents();
     }
 
+    /// <summary>Recompute the network in the backward pass instead of keeping its activations (<see cref="Recomputation"/>).</summary>
+    public bool Recompute { get; set; }
+
     public override (Tensor Output, Tensor LogDet) forward(Tensor x)
     {
         var (x1, x2) = Split(x);
-        var (logSigma, t) = ScaleAndShift(net.forward(x1), x2.shape);
+        var (logSigma, t) = ScaleAndShift(Recompute ? Recomputation.Forward(net, x1) : net.forward(x1), x2.shape);
         var y2 = t + logSigma.exp() * x2;
         return (cat(new[] { x1, y2 }, 1), logSigma.flatten(1).sum(1));
     }

@@ -1,3 +1,4 @@
+using DenseFlow.Nets;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
@@ -16,10 +17,14 @@ public sealed class ConditionalAffineCoupling : nn.Module<Tensor, Tensor, (Tenso
         RegisterComponents();
     }
 
+    /// <summary>Recompute the network in the backward pass instead of keeping its activations (<see cref="Recomputation"/>).</summary>
+    public bool Recompute { get; set; }
+
     public override (Tensor Output, Tensor LogDet) forward(Tensor x, Tensor context)
     {
         var (x1, x2) = AffineCoupling.Split(x);
-        var (logSigma, t) = AffineCoupling.ScaleAndShift(net.forward(cat(new[] { x1, context }, 1)), x2.shape);
+        var condition = cat(new[] { x1, context }, 1);
+        var (logSigma, t) = AffineCoupling.ScaleAndShift(Recompute ? Recomputation.Forward(net, condition) : net.forward(condition), x2.shape);
         var y2 = t + logSigma.exp() * x2;
         return (cat(new[] { x1, y2 }, 1), logSigma.flatten(1).sum(1));
     }

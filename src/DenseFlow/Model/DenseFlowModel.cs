@@ -25,6 +25,24 @@ public sealed class DenseFlowModel : nn.Module
     /// <summary>The source of every random draw (SPEC §9). Replace it to replay recorded draws.</summary>
     public INoiseSource Noise { get; set; }
 
+    /// <summary>
+    /// Recompute the coupling networks in the backward pass instead of keeping their activations
+    /// (<see cref="Nets.Recomputation"/>): much less memory per training step for one more forward of
+    /// the networks. Gradients and results are the same either way.
+    /// </summary>
+    public bool RecomputeCouplings
+    {
+        get => modules().OfType<AffineCoupling>().Any(c => c.Recompute);
+        set
+        {
+            foreach (var m in modules())
+            {
+                if (m is AffineCoupling a) a.Recompute = value;
+                else if (m is ConditionalAffineCoupling c) c.Recompute = value;
+            }
+        }
+    }
+
     // Field names are the state_dict names (TorchSharp registers fields by name).
     readonly nn.Module dequantizer;
     readonly ModuleList<DenseFlowBlock> blocks;
