@@ -21,6 +21,7 @@ static class BenchCommand
             new OptionSpec("iwbo-images", "images for the IWBO cost (default 2)", Meta: "N"),
             new OptionSpec("iwbo-draws", "draws per pass for the IWBO (default 64)", Meta: "N"),
             new OptionSpec("json", "also write the report as JSON to FILE (`-` for standard output only)", Meta: "FILE"),
+            new OptionSpec("recompute", "training steps recompute the coupling networks in the backward pass (less memory, one more forward)", OptionKind.Flag),
             new OptionSpec("no-isolate", "run every measurement in this process (peak memory is then cumulative)", OptionKind.Flag),
             new OptionSpec("threads", "torch threads (default: the core count)", Meta: "N"),
             Common.Device,
@@ -37,7 +38,8 @@ static class BenchCommand
         var (config, preset) = Common.ResolveConfig(a, "small32x1");
         var only = (a.String("only") ?? string.Join(",", Benchmark.Groups)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var o in only)
-            if (!Benchmark.Groups.Contains(o)) throw a.Error($"--only: unknown measurement '{o}' (expected some of: {string.Join(", ", Benchmark.Groups)})");
+            if (!Benchmark.Groups.Contains(o) && !Benchmark.MeasurementNames.Contains(o))
+                throw a.Error($"--only: unknown measurement '{o}' (expected groups {string.Join(", ", Benchmark.Groups)} or names {string.Join(", ", Benchmark.MeasurementNames)})");
         var options = new BenchmarkOptions
         {
             Preset = preset ?? "custom",
@@ -50,6 +52,7 @@ static class BenchCommand
             IwboDrawsPerPass = a.PositiveInt("iwbo-draws", 64),
             Device = a.String("device") ?? "cpu",
             Isolate = !a.Flag("no-isolate"),
+            RecomputeCouplings = a.Flag("recompute"),
             Threads = a.Int("threads", 1, "a positive integer") ?? 0,
             ChildCommand = Environment.ProcessPath is { } exe && !exe.EndsWith("/dotnet") ? exe : typeof(BenchCommand).Assembly.Location,
         };
@@ -59,9 +62,7 @@ static class BenchCommand
         Console.WriteLine(report.ToTable());
         if (json is not null)
         {
-            string tmp = json + ".tmp";
-            File.WriteAllText(tmp, report.ToJson());
-            File.Move(tmp, json, overwrite: true);
+            Imaging.AtomicFile.WriteAllBytes(json, System.Text.Encoding.UTF8.GetBytes(report.ToJson()));
             AnsiConsole.MarkupLineInterpolated($"JSON → {json}");
         }
         return 0;

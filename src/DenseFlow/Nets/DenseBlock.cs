@@ -6,8 +6,6 @@ namespace DenseFlow.Nets;
 
 /// <summary>
 /// One dense layer: conv1×1(c→c) → ReLU → conv3×3(c→growth, pad 1) → ReLU, concatenated to its input.
-/// The input is passed as the list of earlier outputs (<see cref="Grow"/>), so autograd need not keep
-/// the concatenation (<see cref="ConcatConv1x1"/>).
 /// </summary>
 public sealed class DenseLayer : nn.Module<Tensor, Tensor>
 {
@@ -21,18 +19,12 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The layer's new channels, from the concatenation of <paramref name="pieces"/>.</summary>
-    public Tensor Grow(IReadOnlyList<Tensor> pieces)
-    {
-        using var h1 = nn.functional.relu(ConcatConv1x1.Forward(bottleneck, pieces));
-        using var h2 = conv.forward(h1);
-        return nn.functional.relu(h2);
-    }
-
     public override Tensor forward(Tensor x)
     {
-        using var grown = Grow([x]);
-        return cat(new[] { x, grown }, 1);
+        using var h1 = nn.functional.relu(bottleneck.forward(x));
+        using var h2 = conv.forward(h1);
+        using var h3 = nn.functional.relu(h2);
+        return cat(new[] { x, h3 }, 1);
     }
 }
 
@@ -51,15 +43,12 @@ public sealed class GatedConv1x1 : nn.Module<Tensor, Tensor>
 
     public Conv2d Conv => conv;
 
-    /// <summary>The gated conv of the concatenation of <paramref name="pieces"/> (<see cref="ConcatConv1x1"/>).</summary>
-    public Tensor Forward(IReadOnlyList<Tensor> pieces)
+    public override Tensor forward(Tensor x)
     {
-        using var h = ConcatConv1x1.Forward(conv, pieces);
+        using var h = conv.forward(x);
         var parts = h.chunk(3, 1);
         return parts[0] + parts[1] * sigmoid(parts[2]);
     }
-
-    public override Tensor forward(Tensor x) => Forward([x]);
 }
 
 /// <summary>
@@ -85,15 +74,8 @@ public sealed class DenseBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // The growing concatenation, kept as its pieces: x, then each layer's new channels.
-        var pieces = new List<Tensor> { x };
-        foreach (var layer in layers) pieces.Add(layer.Grow(pieces));
-        var output = gate switch
-        {
-            GatedConv1x1 gated => gated.Forward(pieces),
-            Conv2d plain => ConcatConv1x1.Forward(plain, pieces),
-            _ => throw new InvalidOperationException("unexpected dense block output layer"),
-        };
-        return output.MoveToOuterDisposeScope();
+        var h = x;
+        foreach (var layer in layers) h = layer.forward(h);
+        return gate.forward(h).MoveToOuterDisposeScope();
     }
 }
