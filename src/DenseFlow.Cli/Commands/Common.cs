@@ -54,6 +54,17 @@ static class Common
         return new RunDirectory(dir);
     }
 
+    /// <summary>--recompute: off = 0, on = 1, or a fraction in [0, 1].</summary>
+    public static double RecomputeFraction(Args a, double fallback)
+    {
+        string? s = a.String("recompute");
+        if (s is null) return fallback;
+        if (s == "off") return 0;
+        if (s == "on") return 1;
+        return double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double f) && f >= 0 && f <= 1 ? f
+            : throw a.Error($"--recompute must be off, on or a fraction in [0, 1], got '{s}'");
+    }
+
     public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
     public static string Fmt(double v, string f = "F4") => v.ToString(f, System.Globalization.CultureInfo.InvariantCulture);

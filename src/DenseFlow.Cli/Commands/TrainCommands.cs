@@ -19,11 +19,10 @@ static class TrainCommands
         new("samples", "sample grid size written each epoch (default 64; 0 for none)", Meta: "N"),
         new("temperature", "temperature of the per-epoch samples (default 1)", Meta: "T"),
         new("max-bad-steps", "stop after N consecutive non-finite steps, restoring the last checkpoint (default 20)", Meta: "N"),
-        new("recompute", "on: recompute the coupling networks in the backward pass (much less memory, ~25% more time, same results); default off", Meta: "on|off"),
+        new("recompute", "share of the coupling networks recomputed in the backward pass, highest resolution first: off (default), on (all) or F in [0, 1]; less memory for more time, same results", Meta: "F"),
         Common.Device,
     };
 
-    static readonly Dictionary<string, bool> OnOff = new() { ["on"] = true, ["off"] = false };
 
     public static readonly Command Train = new()
     {
@@ -78,7 +77,7 @@ static class TrainCommands
             SamplesPerEpoch = a.Int("samples", 0, "zero or a positive integer") ?? o.SamplesPerEpoch,
             SampleTemperature = a.Double("temperature", 0, exclusive: true, what: "a positive number") ?? o.SampleTemperature,
             MaxBadSteps = a.PositiveInt("max-bad-steps", o.MaxBadSteps),
-            RecomputeCouplings = a.Choice("recompute", o.RecomputeCouplings, OnOff),
+            RecomputeFraction = Common.RecomputeFraction(a, o.RecomputeFraction),
             Device = a.String("device") ?? o.Device,
         };
     }

@@ -26,22 +26,31 @@ public sealed class DenseFlowModel : nn.Module
     public INoiseSource Noise { get; set; }
 
     /// <summary>
-    /// Recompute the coupling networks in the backward pass instead of keeping their activations
-    /// (<see cref="Nets.Recomputation"/>): much less memory per training step for one more forward of
-    /// the networks. Gradients and results are the same either way.
+    /// Share of the coupling networks recomputed in the backward pass instead of keeping their
+    /// activations (<see cref="Nets.Recomputation"/>): 0 = none (the default), 1 = all. They are taken in
+    /// forward order — dequantizer, block 0, block 1, … — so a fraction covers the highest resolutions
+    /// first. Each saves that network's activations for one more forward of it; losses, gradients and
+    /// results are the same at any fraction.
     /// </summary>
-    public bool RecomputeCouplings
+    public double RecomputeFraction
     {
-        get => modules().OfType<AffineCoupling>().Any(c => c.Recompute);
+        get => _recomputeFraction;
         set
         {
-            foreach (var m in modules())
+            if (!(value >= 0 && value <= 1))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "the recomputed fraction of coupling networks must be in [0, 1]");
+            _recomputeFraction = value;
+            var couplings = modules().Where(m => m is AffineCoupling or ConditionalAffineCoupling).ToList();
+            int recomputed = (int)Math.Ceiling(value * couplings.Count - 1e-9);
+            for (int i = 0; i < couplings.Count; i++)
             {
-                if (m is AffineCoupling a) a.Recompute = value;
-                else if (m is ConditionalAffineCoupling c) c.Recompute = value;
+                if (couplings[i] is AffineCoupling a) a.Recompute = i < recomputed;
+                else ((ConditionalAffineCoupling)couplings[i]).Recompute = i < recomputed;
             }
         }
     }
+
+    double _recomputeFraction;
 
     // Field names are the state_dict names (TorchSharp registers fields by name).
     readonly nn.Module dequantizer;

@@ -66,7 +66,7 @@ public sealed class Trainer : IDisposable
         _optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
         _noise = new SeededNoise(options.Seed);
         _model.Noise = _noise;
-        _model.RecomputeCouplings = options.RecomputeCouplings;
+        _model.RecomputeFraction = options.RecomputeFraction;
         _state = new TrainingState();
         if (resume)
         {

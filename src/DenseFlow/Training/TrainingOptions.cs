@@ -34,8 +34,8 @@ public sealed record TrainingOptions
     public double InverseErrorWarning { get; init; } = 1e-3;
     public string Device { get; init; } = "cpu";
     public bool Double { get; init; }
-    /// <summary>Recompute the coupling networks in the backward pass (less memory, same results; see <see cref="DenseFlowModel.RecomputeCouplings"/>).</summary>
-    public bool RecomputeCouplings { get; init; }
+    /// <summary>Share of the coupling networks recomputed in the backward pass (less memory, same results; see <see cref="DenseFlowModel.RecomputeFraction"/>).</summary>
+    public double RecomputeFraction { get; init; }
     /// <summary>Fine-tuning phase (SPEC §7): lr 2e−5, optimiser state kept, no warm-up.</summary>
     public bool FineTune { get; init; }
 

@@ -29,7 +29,7 @@ public class CliTests : IDisposable
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
-    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference", "bench" };
+    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference", "bench", "soak" };
 
     [Fact]
     public void EveryCommandHasHelp()
@@ -50,6 +50,7 @@ public class CliTests : IDisposable
     [Theory]
     [InlineData("--batch", "-3", "--batch must be a positive integer")]
     [InlineData("--batch", "abc", "--batch must be a positive integer")]
+    [InlineData("--recompute", "1.5", "--recompute must be off, on or a fraction in [0, 1], got '1.5'")]
     [InlineData("--minutes", "-1", "--minutes must be a positive number")]
     [InlineData("--preset", "nope", "unknown preset 'nope'")]
     [InlineData("--dataset", "svhn", "unknown dataset 'svhn'")]

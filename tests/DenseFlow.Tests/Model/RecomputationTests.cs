@@ -10,11 +10,11 @@ namespace DenseFlow.Tests.Model;
 public class RecomputationTests
 {
     /// <summary>One training-mode forward + backward; returns the loss, every gradient and every buffer afterwards.</summary>
-    static (double Loss, Dictionary<string, Tensor> Grads, Dictionary<string, Tensor> Buffers) Step(bool recompute, DenseFlowConfig config)
+    static (double Loss, Dictionary<string, Tensor> Grads, Dictionary<string, Tensor> Buffers) Step(double fraction, DenseFlowConfig config)
     {
         using var model = BuildInitialised(config, 300);
-        model.RecomputeCouplings = recompute;
-        Assert.Equal(recompute, model.RecomputeCouplings);
+        model.RecomputeFraction = fraction;
+        Assert.Equal(fraction, model.RecomputeFraction);
         model.train();
         model.Noise = new SeededNoise(301);
         var x = RandomImages(302, 4, config);
@@ -27,14 +27,15 @@ public class RecomputationTests
     }
 
     [Theory]
-    [InlineData(CouplingKind.Dense)]
-    [InlineData(CouplingKind.Glow)]
-    public void RecomputedCouplings_GiveTheSameLossGradientsAndBatchNormStatistics(CouplingKind coupling)
+    [InlineData(CouplingKind.Dense, 1.0)]
+    [InlineData(CouplingKind.Dense, 0.5)]
+    [InlineData(CouplingKind.Glow, 1.0)]
+    public void RecomputedCouplings_GiveTheSameLossGradientsAndBatchNormStatistics(CouplingKind coupling, double fraction)
     {
         using var scope = NewDisposeScope();
         var config = TinyConfig() with { Coupling = coupling };
-        var kept = Step(recompute: false, config);
-        var recomputed = Step(recompute: true, config);
+        var kept = Step(0, config);
+        var recomputed = Step(fraction, config);
         Assert.Equal(kept.Loss, recomputed.Loss);
         Assert.Equal(kept.Grads.Keys, recomputed.Grads.Keys);
         int nonZero = 0;
@@ -51,18 +52,37 @@ public class RecomputationTests
     }
 
     [Fact]
+    public void A_fraction_recomputes_the_first_couplings_in_forward_order()
+    {
+        var config = TinyConfig();
+        using var model = new DenseFlowModel(config);
+        var couplings = model.modules().Where(m => m is Flows.AffineCoupling or Flows.ConditionalAffineCoupling).ToList();
+        bool On(nn.Module m) => m is Flows.AffineCoupling a ? a.Recompute : ((Flows.ConditionalAffineCoupling)m).Recompute;
+        Assert.True(couplings.Count >= 4);
+        Assert.IsType<Flows.ConditionalAffineCoupling>(couplings[0]); // the dequantizer runs first
+        Assert.All(couplings, c => Assert.False(On(c)));
+        model.RecomputeFraction = 0.5;
+        int expected = (int)Math.Ceiling(couplings.Count / 2.0);
+        Assert.Equal(Enumerable.Range(0, couplings.Count).Select(i => i < expected), couplings.Select(On));
+        model.RecomputeFraction = 1;
+        Assert.All(couplings, c => Assert.True(On(c)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.RecomputeFraction = 1.5);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.RecomputeFraction = double.NaN);
+    }
+
+    [Fact]
     public void Recomputation_IsOffByDefault_AndDoesNothingWithoutAutograd()
     {
         using var scope = NewDisposeScope();
         var config = TinyConfig();
         using var model = BuildInitialised(config, 310);
-        Assert.False(model.RecomputeCouplings);
+        Assert.Equal(0, model.RecomputeFraction);
         var x = RandomImages(311, 2, config);
         model.eval();
         model.Noise = new SeededNoise(312);
         Tensor plain;
         using (no_grad()) plain = model.LogLikelihood(x);
-        model.RecomputeCouplings = true;
+        model.RecomputeFraction = 1;
         model.Noise = new SeededNoise(312);
         Tensor recomputed;
         using (no_grad()) recomputed = model.LogLikelihood(x);
