@@ -21,7 +21,7 @@ static class BenchCommand
             new OptionSpec("iwbo-images", "images for the IWBO cost (default 2)", Meta: "N"),
             new OptionSpec("iwbo-draws", "draws per pass for the IWBO (default 64)", Meta: "N"),
             new OptionSpec("json", "also write the report as JSON to FILE (`-` for standard output only)", Meta: "FILE"),
-            new OptionSpec("recompute", "training steps recompute the coupling networks in the backward pass (less memory, one more forward)", OptionKind.Flag),
+            new OptionSpec("recompute", "share of the coupling networks training steps recompute in the backward pass: off (default), on (all) or a fraction F in [0, 1]", Meta: "F"),
             new OptionSpec("no-isolate", "run every measurement in this process (peak memory is then cumulative)", OptionKind.Flag),
             new OptionSpec("threads", "torch threads (default: the core count)", Meta: "N"),
             Common.Device,
@@ -52,7 +52,7 @@ static class BenchCommand
             IwboDrawsPerPass = a.PositiveInt("iwbo-draws", 64),
             Device = a.String("device") ?? "cpu",
             Isolate = !a.Flag("no-isolate"),
-            RecomputeCouplings = a.Flag("recompute"),
+            RecomputeFraction = Common.RecomputeFraction(a, 0),
             Threads = a.Int("threads", 1, "a positive integer") ?? 0,
             ChildCommand = Environment.ProcessPath is { } exe && !exe.EndsWith("/dotnet") ? exe : typeof(BenchCommand).Assembly.Location,
         };

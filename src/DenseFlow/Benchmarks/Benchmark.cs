@@ -36,7 +36,7 @@ public static class Benchmark
 
     /// <summary>Every measurement name, in run order.</summary>
     public static readonly IReadOnlyList<string> MeasurementNames =
-        ["calibration_fwd", "calibration_fwd_bwd", "train_b32", "train_b64", "sample64", "eval64", "iwbo"];
+        ["calibration_fwd", "calibration_fwd_bwd", "train_b32", "train_b64", "sample64", "eval64", "eval1", "iwbo"];
 
     public const string ChildFlag = "--child";
 
@@ -46,7 +46,8 @@ public static class Benchmark
         ["train"] = ["train_b32", "train_b64"],
         ["sample"] = ["sample64"],
         ["eval"] = ["eval64"],
-        ["iwbo"] = ["iwbo"],
+        // eval1 (one image, one draw) is the "K independent single-sample passes" the IWBO is compared with.
+        ["iwbo"] = ["eval1", "iwbo"],
     };
 
     /// <summary>Calibration: Conv2d 3×3, 48→48, padding 1, on 64×48×32×32.</summary>
@@ -153,7 +154,7 @@ public static class Benchmark
         var withFractions = measured.Select(m =>
         {
             if (m.Name.StartsWith("calibration", StringComparison.Ordinal)) return m with { FractionOfCalibration = 1.0 };
-            double? cal = m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd;
+            double? cal = m.CalibrationGflops ?? (m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd);
             return m with { FractionOfCalibration = cal is > 0 && m.ModelGflops is { } g ? g / cal : null };
         }).ToList();
 
@@ -179,13 +180,14 @@ public static class Benchmark
                 var r = ReferenceFigures.Find(o.Preset, m.Name);
                 if (r is null) continue;
                 double? ours = m.Name == "iwbo" ? (iwboK1000 is > 0 ? 1 / iwboK1000 : null) : m.ImagesPerSecond;
-                double? cal = m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd;
+                double? runCal = m.Name.StartsWith("train", StringComparison.Ordinal) ? calFwdBwd : calFwd;
+                double? cal = m.CalibrationGflops ?? runCal;
                 if (ours is not > 0 || cal is not > 0) continue;
                 double refCal = ReferenceFigures.CalibrationFor(m.Name);
                 double ratio = ours.Value / r.ImagesPerSecond;
                 var calM = Get(m.Name.StartsWith("train", StringComparison.Ordinal) ? "calibration_fwd_bwd" : "calibration_fwd");
-                double? cpuNormalised = m.CpuShare is > 0 && calM?.CpuShare is > 0
-                    ? (ours.Value / m.CpuShare.Value / r.ImagesPerSecond) / (cal.Value / calM.CpuShare.Value / refCal) : null;
+                double? cpuNormalised = m.CpuShare is > 0 && calM?.CpuShare is > 0 && runCal is > 0
+                    ? (ours.Value / m.CpuShare.Value / r.ImagesPerSecond) / (runCal.Value / calM.CpuShare.Value / refCal) : null;
                 comparisons.Add(new ReferenceComparison(m.Name, ours.Value, r.ImagesPerSecond, ratio, cal.Value, refCal, ratio / (cal.Value / refCal), r.Estimate)
                 {
                     CpuNormalisedRatio = cpuNormalised,
@@ -196,6 +198,7 @@ public static class Benchmark
         return new BenchmarkReport
         {
             Model = o.ModelName,
+            RecomputeFraction = o.RecomputeFraction,
             InputShape = config.InputShape,
             ParameterCount = measured.Select(m => m.ParameterCount).FirstOrDefault(p => p > 0),
             Threads = threads,
@@ -216,6 +219,9 @@ public static class Benchmark
             Eval64ImagesPerS = Get("eval64")?.ImagesPerSecond,
             IwboSecondsPerImage = iwbo?.MedianSeconds,
             IwboK1000SecondsPerImage = iwboK1000,
+            // The same K draws as K separate passes: one image at a time, or 64 images per pass.
+            IwboSpeedupVsSinglePasses = iwboK1000 is > 0 && Get("eval1") is { } e1 ? 1000 * e1.MedianSeconds / iwboK1000 : null,
+            IwboSpeedupVsBatchedPasses = iwboK1000 is > 0 && Get("eval64") is { } e64 ? 1000 * e64.MedianSeconds / 64 / iwboK1000 : null,
             IwboK = o.IwboK,
             TrainB32PeakRssBytes = Get("train_b32")?.PeakRssBytes,
             TrainB64PeakRssBytes = Get("train_b64")?.PeakRssBytes,
@@ -240,11 +246,16 @@ public static class Benchmark
         if (o.Repeats < 1) throw new ArgumentOutOfRangeException(nameof(o), $"repeats must be at least 1, got {o.Repeats}");
         if (o.Warmup < 0) throw new ArgumentOutOfRangeException(nameof(o), $"warmup must be zero or more, got {o.Warmup}");
         int threads = SetThreads(o);
+        var device = torch.device(o.Device);
+        // The machine's conv speed drifts from minute to minute (shared hosts), so every model
+        // measurement brackets itself with the calibration conv, run just before and just after it.
+        bool bracket = !name.StartsWith("calibration", StringComparison.Ordinal);
+        bool backward = name.StartsWith("train", StringComparison.Ordinal);
+        double? calibrationBefore = bracket ? BracketCalibration(o, device, backward) : null;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long rssStart = ProcessMemory.CurrentRssBytes();
         bool reset = ProcessMemory.TryResetPeak();
-        var device = torch.device(o.Device);
         Measurement m;
         using (var scope = NewDisposeScope())
         {
@@ -256,11 +267,27 @@ public static class Benchmark
                 "train_b64" => Train(o, device, 64),
                 "sample64" => Sample(o, device, 64),
                 "eval64" => Eval(o, device, 64),
+                "eval1" => Eval(o, device, 1),
                 "iwbo" => Iwbo(o, device),
                 _ => throw new UnreachableException(),
             };
         }
-        return m with { PeakRssBytes = ProcessMemory.PeakRssBytes(), PeakRssReset = reset, RssAtStartBytes = rssStart, Threads = threads };
+        m = m with { PeakRssBytes = ProcessMemory.PeakRssBytes(), PeakRssReset = reset, RssAtStartBytes = rssStart, Threads = threads };
+        if (calibrationBefore is { } before)
+        {
+            double after = BracketCalibration(o, device, backward);
+            m = m with { CalibrationGflops = (before + after) / 2, CalibrationSpread = Math.Abs(after - before) / ((before + after) / 2) };
+        }
+        return m;
+    }
+
+    /// <summary>Repeats of the calibration conv run before and after each model measurement.</summary>
+    public const int BracketRepeats = 10;
+
+    static double BracketCalibration(BenchmarkOptions o, Device device, bool backward)
+    {
+        using var scope = NewDisposeScope();
+        return Calibration(o with { Warmup = 1, CalibrationRepeats = BracketRepeats }, device, backward).ModelGflops!.Value;
     }
 
     /// <summary>Times <paramref name="run"/>: <paramref name="warmup"/> untimed, then <paramref name="repeats"/> timed; also the process's CPU share over the timed runs.</summary>
@@ -369,6 +396,7 @@ public static class Benchmark
     {
         using var model = BuildModel(o, device);
         model.train();
+        model.RecomputeFraction = o.RecomputeFraction;
         using var x = Images(model.Config, batch, o.Seed, device);
         using var optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
         double scale = model.Config.Dimensions * Math.Log(2);
@@ -390,6 +418,7 @@ public static class Benchmark
         {
             Batch = batch, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
             Phases = new() { ["forward"] = Median(forward), ["backward"] = Median(backward), ["optimizer"] = Median(update) },
+            Note = o.RecomputeFraction > 0 ? $"{o.RecomputeFraction:P0} of the coupling networks recomputed in the backward pass" : null,
         };
     }
 
@@ -466,7 +495,7 @@ public static class Benchmark
         args.AddRange([
             "--warmup", I(o.Warmup), "--repeats", I(o.Repeats), "--calibration-repeats", I(o.CalibrationRepeats),
             "--iwbo-images", I(o.IwboImages), "--iwbo-k", I(o.IwboK), "--iwbo-draws", I(o.IwboDrawsPerPass), "--iwbo-repeats", I(o.IwboRepeats),
-            "--device", o.Device, "--seed", I(o.Seed),
+            "--device", o.Device, "--seed", I(o.Seed), "--recompute", o.RecomputeFraction.ToString("R", CultureInfo.InvariantCulture),
         ]);
         if (o.Threads > 0) args.AddRange(["--threads", I(o.Threads)]);
         return args.ToArray();
@@ -500,6 +529,8 @@ public static class Benchmark
                 "--device" => o with { Device = v },
                 "--seed" => o with { Seed = Int() },
                 "--threads" => o with { Threads = Int() },
+                "--recompute" => o with { RecomputeFraction = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) ? f
+                    : throw new ArgumentException($"{flag}: expected a number, got '{v}'") },
                 _ => throw new ArgumentException($"unknown benchmark child option '{flag}'"),
             };
         }

@@ -35,6 +35,9 @@ public sealed record BenchmarkOptions
 
     public string Device { get; init; } = "cpu";
 
+    /// <summary>Share of the coupling networks training measurements recompute in the backward pass (<see cref="Model.DenseFlowModel.RecomputeFraction"/>).</summary>
+    public double RecomputeFraction { get; init; }
+
     /// <summary>Run each measurement in its own process (needs <see cref="ChildCommand"/>), so its peak RSS is its own.</summary>
     public bool Isolate { get; init; } = true;
 

@@ -25,6 +25,8 @@ public sealed record BenchmarkReport
     public long ParameterCount { get; init; }
     public required int Threads { get; init; }
     public required bool Isolated { get; init; }
+    /// <summary>Share of the coupling networks the training measurements recomputed in the backward pass.</summary>
+    public double RecomputeFraction { get; init; }
     public required string Machine { get; init; }
     public required string StartedAt { get; init; }
     public double TotalSeconds { get; init; }
@@ -45,6 +47,10 @@ public sealed record BenchmarkReport
     [JsonPropertyName("eval64_images_per_s")] public double? Eval64ImagesPerS { get; init; }
     /// <summary>Seconds per image of IWBO at K = 1000; measured when IwboK = 1000, else scaled linearly from the K measured (see Notes).</summary>
     [JsonPropertyName("iwbo_k1000_seconds_per_image")] public double? IwboK1000SecondsPerImage { get; init; }
+    /// <summary>1000 single-sample passes of one image (eval1, batch 1) ÷ the IWBO at K = 1000 of one image.</summary>
+    [JsonPropertyName("iwbo_speedup_vs_single_passes")] public double? IwboSpeedupVsSinglePasses { get; init; }
+    /// <summary>1000 × the per-image time of single-sample passes over 64 images (eval64) ÷ the IWBO at K = 1000.</summary>
+    [JsonPropertyName("iwbo_speedup_vs_batched_passes")] public double? IwboSpeedupVsBatchedPasses { get; init; }
     [JsonPropertyName("iwbo_seconds_per_image")] public double? IwboSecondsPerImage { get; init; }
     [JsonPropertyName("iwbo_k")] public int IwboK { get; init; }
     [JsonPropertyName("train_b32_peak_rss_bytes")] public long? TrainB32PeakRssBytes { get; init; }
@@ -75,28 +81,36 @@ public sealed record BenchmarkReport
     {
         var sb = new StringBuilder();
         sb.AppendLine($"DenseFlow benchmark: {Model} ({string.Join("×", InputShape)}, {ParameterCount:N0} parameters), {Threads} threads, "
-                      + $"{(Isolated ? "one process per measurement" : "one process (peak RSS not isolated)")}");
+                      + $"{(Isolated ? "one process per measurement" : "one process (peak RSS not isolated)")}"
+                      + (RecomputeFraction > 0 ? $"; training recomputes {RecomputeFraction:P0} of the coupling networks" : ""));
         sb.AppendLine($"machine: {Machine}; started {StartedAt}; load average {F(LoadAverageStart)} → {F(LoadAverageEnd)}");
         sb.AppendLine($"forward conv work: {F(ConvGflopsPerImage, "F2")} GFLOP/image (without the invertible 1×1 convs {F(ConvBreakdown.WithoutInvertible1x1, "F2")}); "
                       + $"calibration conv {F(CalibrationGflop, "F3")} GFLOP");
         sb.AppendLine();
-        var rows = new List<string[]> { new[] { "measurement", "batch", "median s", "images/s", "model GFLOP/s", "of calib.", "peak RSS", "CPU share", "phases (median s)" } };
+        var rows = new List<string[]> { new[] { "measurement", "batch", "median s", "images/s", "model GFLOP/s", "of calib.", "own calib. (drift)", "peak RSS", "CPU share", "phases (median s)" } };
         foreach (var m in Measurements)
         {
             string phases = m.Phases is null ? "" : string.Join(", ", m.Phases.Select(p => $"{p.Key} {F(p.Value)}"));
             rows.Add([m.Name, m.Batch > 0 ? m.Batch.ToString(CultureInfo.InvariantCulture) : "", F(m.MedianSeconds, "G4"), F(m.ImagesPerSecond),
-                F(m.ModelGflops, "F1"), m.FractionOfCalibration is { } f ? F(f * 100, "F0") + "%" : "–", Mem(m.PeakRssBytes), F(m.CpuShare, "F2"), phases]);
+                F(m.ModelGflops, "F1"), m.FractionOfCalibration is { } f ? F(f * 100, "F0") + "%" : "–",
+                m.CalibrationGflops is { } own ? $"{F(own, "F1")} ({F(m.CalibrationSpread * 100, "F0")}%)" : "–", Mem(m.PeakRssBytes), F(m.CpuShare, "F2"), phases]);
         }
         Render(sb, rows);
         if (Comparisons.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine("versus the reference (ANCHORS.md; PyTorch calibration fwd 256, fwd+bwd 198 GFLOP/s); normalised = ratio ÷ (our calib. ÷ ref. calib.); CPU-normalised divides each of our figures by its CPU share first:");
+            sb.AppendLine("versus the reference (ANCHORS.md; PyTorch calibration fwd 256, fwd+bwd 198 GFLOP/s); normalised = ratio ÷ (our calib. ÷ ref. calib.), our calib. being the measurement's own (bracketing) calibration; CPU-normalised uses the run's calibration and divides each of our figures by its CPU share first:");
             var cmp = new List<string[]> { new[] { "measurement", "ours images/s", "ref. images/s", "ratio", "our calib.", "ref. calib.", "normalised", "CPU-normalised" } };
             foreach (var c in Comparisons)
                 cmp.Add([c.Name, F(c.OurImagesPerSecond), F(c.ReferenceImagesPerSecond) + (c.ReferenceIsEstimate ? " (est.)" : ""), F(c.Ratio, "F2"),
                     F(c.OurCalibrationGflops, "F0"), F(c.ReferenceCalibrationGflops, "F0"), F(c.NormalisedRatio, "F2"), F(c.CpuNormalisedRatio, "F2")]);
             Render(sb, cmp);
+        }
+        if (IwboK1000SecondsPerImage is { } iw)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"IWBO at K = 1000: {F(iw, "F1")} s per image; vs 1000 single-sample passes of one image (eval1) {F(IwboSpeedupVsSinglePasses, "F2")}× cheaper, "
+                          + $"vs 1000 passes in batches of 64 images (eval64) {F(IwboSpeedupVsBatchedPasses, "F2")}× cheaper");
         }
         foreach (var n in Notes) sb.AppendLine("note: " + n);
         foreach (var f in Failures) sb.AppendLine("FAILED: " + f);

@@ -39,6 +39,16 @@ public sealed record Measurement(string Name, double MedianSeconds, double? Imag
 
     public string? Note { get; init; }
 
+    /// <summary>
+    /// This measurement's own calibration: GFLOP/s of the calibration conv (fwd+bwd for training, fwd
+    /// otherwise), the mean of <see cref="Benchmark.BracketRepeats"/>-repeat runs just before and just
+    /// after it in the same process. Fractions and normalised ratios use it when present.
+    /// </summary>
+    public double? CalibrationGflops { get; init; }
+
+    /// <summary>|after − before| ÷ mean of the bracketing calibrations: how much the machine's speed moved during the measurement.</summary>
+    public double? CalibrationSpread { get; init; }
+
     internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -89,7 +89,13 @@ public sealed class BenchmarkTests
             Assert.True(m.GetProperty("median_seconds").GetDouble() > 0);
             Assert.True(m.GetProperty("peak_rss_bytes").GetInt64() > 0);
             Assert.True(m.GetProperty("fraction_of_calibration").GetDouble() > 0);
+            // Every model measurement is bracketed by its own calibration; the calibrations are not.
+            bool isCalibration = m.GetProperty("name").GetString()!.StartsWith("calibration");
+            Assert.Equal(!isCalibration, m.TryGetProperty("calibration_gflops", out var own) && own.ValueKind == JsonValueKind.Number && own.GetDouble() > 0);
         }
+        // The IWBO is compared with the same number of single-sample passes, one image at a time and 64 at a time.
+        Assert.True(root.GetProperty("iwbo_speedup_vs_single_passes").GetDouble() > 0);
+        Assert.True(root.GetProperty("iwbo_speedup_vs_batched_passes").GetDouble() > 0);
         Assert.False(root.GetProperty("isolated").GetBoolean());
         Assert.Contains(report.Notes, n => n.Contains("not isolated"));
         Assert.Equal(3, report.Measurements.Single(m => m.Name == "train_b32").Phases!.Count);
@@ -112,7 +118,7 @@ public sealed class BenchmarkTests
     [Fact]
     public void Child_arguments_round_trip()
     {
-        var o = new BenchmarkOptions { Preset = "df-74-10", Warmup = 0, Repeats = 3, IwboK = 10, IwboImages = 1, IwboDrawsPerPass = 5, Threads = 2 };
+        var o = new BenchmarkOptions { Preset = "df-74-10", Warmup = 0, Repeats = 3, IwboK = 10, IwboImages = 1, IwboDrawsPerPass = 5, Threads = 2, RecomputeFraction = 0.25 };
         var args = Benchmark.ChildArguments("train_b32", o);
         Assert.Equal(["bench", "--child", "train_b32"], args.Take(3));
         var (name, parsed) = Benchmark.ParseChildArguments(args);
