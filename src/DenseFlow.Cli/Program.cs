@@ -22,7 +22,7 @@ public static class DenseFlowCli
 var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
-    ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench,
+    ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
 };
 
 string Overview() =>

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DenseFlow.Data;
+using DenseFlow.Model;
+using DenseFlow.Training;
+using TorchSharp;
+
+namespace DenseFlow.Benchmarks;
+
+/// <summary>What <see cref="Soak.Run"/> trains, and how often it looks at the process.</summary>
+public sealed record SoakOptions
+{
+    public string Preset { get; init; } = "fmnist-cpu";
+    public DenseFlowConfig? Config { get; init; }
+    public long Steps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Read RSS and open files every this many steps.</summary>
+    public int SampleEvery { get; init; } = 50;
+    /// <summary>Training images per epoch (Fashion-MNIST, resized to the model's input): epochs end, evaluate and sample often.</summary>
+    public int TrainImages { get; init; } = 2048;
+    public int EvalImages { get; init; } = 64;
+    public long CheckpointEverySteps { get; init; } = 100;
+    /// <summary>The run directory; null = a temporary one, deleted afterwards.</summary>
+    public string? RunDir { get; init; }
+    public int Seed { get; init; }
+    public string Device { get; init; } = "cpu";
+    public int Threads { get; init; }
+
+    public DenseFlowConfig ResolveConfig() => Config ?? Presets.Get(Preset);
+    public string ModelName => Config is null ? Preset : "custom";
+}
+
+/// <summary>The process after a step: resident memory, managed heap, open file descriptors.</summary>
+public sealed record SoakSample(long Step, double Seconds, long RssBytes, long ManagedBytes, int OpenFiles);
+
+/// <summary>
+/// What a soak run saw. Figures are relative to the settled sample: the first one taken after the first
+/// epoch end, the first checkpoint and 10% of the steps, so one-off allocations (allocator pools, the
+/// evaluation and sampling buffers, the writers) are not counted as growth.
+/// </summary>
+public sealed record SoakReport
+{
+    public required string Model { get; init; }
+    /// <summary>"fashion-mnist", or "random" for models of another input shape.</summary>
+    public required string Data { get; init; }
+    public required long Steps { get; init; }
+    public required int BatchSize { get; init; }
+    public required int Epochs { get; init; }
+    public required long Checkpoints { get; init; }
+    public required double ElapsedSeconds { get; init; }
+    public required long SettledStep { get; init; }
+    public required long RssSettledBytes { get; init; }
+    public required long RssEndBytes { get; init; }
+    public required long RssMaxAfterSettleBytes { get; init; }
+    public required long RssMinAfterSettleBytes { get; init; }
+    /// <summary>(max after settling − settled) / settled.</summary>
+    public required double RssMaxDriftFraction { get; init; }
+    /// <summary>(end − settled) / settled.</summary>
+    public required double RssEndDriftFraction { get; init; }
+    /// <summary>Least-squares slope of RSS over the settled samples, in bytes per 1,000 steps.</summary>
+    public required double RssSlopeBytesPer1000Steps { get; init; }
+    public required long PeakRssBytes { get; init; }
+    public required int OpenFilesSettled { get; init; }
+    public required int OpenFilesEnd { get; init; }
+    public required int OpenFilesMax { get; init; }
+    public required string Machine { get; init; }
+    public required IReadOnlyList<SoakSample> Samples { get; init; }
+
+    /// <summary>Resident memory within ±5% of the settled figure over the whole rest of the run.</summary>
+    public bool RssFlat => RssMaxDriftFraction <= 0.05 && (RssMinAfterSettleBytes - RssSettledBytes) / (double)RssSettledBytes >= -0.05;
+
+    public bool NoFileLeak => OpenFilesEnd <= OpenFilesSettled && OpenFilesMax <= OpenFilesSettled + 2;
+
+    public string ToJson() => JsonSerializer.Serialize(this, Measurement.Json);
+
+    public string ToCsv()
+    {
+        var sb = new StringBuilder("step,seconds,rss_bytes,managed_bytes,open_files\n");
+        foreach (var s in Samples)
+            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.ManagedBytes},{s.OpenFiles}\n");
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Long-run check (issues #4, #5): trains with the real <see cref="Trainer"/> — epochs, evaluation,
+/// sample grids, metrics, TensorBoard, checkpoints — for many steps and samples the process's resident
+/// memory and open file descriptors, to show that neither grows.
+/// </summary>
+public static class Soak
+{
+    /// <summary>Open file descriptors of this process (/proc/self/fd), or −1 where that cannot be read.</summary>
+    public static int OpenFileCount()
+    {
+        try { return Directory.GetFileSystemEntries("/proc/self/fd").Length; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+    }
+
+    public static SoakReport Run(SoakOptions o, Action<SoakSample>? onSample = null)
+    {
+        if (o.Steps < 1) throw new ArgumentOutOfRangeException(nameof(o), $"steps must be at least 1, got {o.Steps}");
+        if (o.SampleEvery < 1) throw new ArgumentOutOfRangeException(nameof(o), $"sample interval must be at least 1, got {o.SampleEvery}");
+        int previousThreads = torch.get_num_threads();
+        SetThreads(o.Threads);
+        var config = o.ResolveConfig();
+        config.Plan();
+        string runDir = o.RunDir ?? Path.Combine(Path.GetTempPath(), $"denseflow-soak-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        bool temporary = o.RunDir is null;
+        try
+        {
+            var (train, test, source) = Data(config, o);
+            var options = new TrainingOptions
+            {
+                Dataset = source, Augmentation = Augmentation.Flip, TrainLimit = o.TrainImages, EvalImages = o.EvalImages, BatchSize = o.BatchSize,
+                Seed = o.Seed, MaxSteps = o.Steps, CheckpointEverySteps = o.CheckpointEverySteps, SamplesPerEpoch = 16,
+                WarmupSteps = Math.Min(200, o.Steps), Device = o.Device,
+            };
+            using var model = new DenseFlowModel(config, initSeed: o.Seed);
+            model.to(torch.device(o.Device));
+
+            var samples = new List<SoakSample>();
+            var clock = Stopwatch.StartNew();
+            int epochs = 0;
+            long firstEpochEnd = long.MaxValue;
+            void Take(long step)
+            {
+                var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), GC.GetTotalMemory(false), OpenFileCount());
+                samples.Add(s);
+                onSample?.Invoke(s);
+            }
+            Take(0);
+            TrainingResult result;
+            using (var trainer = new Trainer(model, options, train, test, runDir, resume: false))
+            {
+                trainer.Progress += p => { if (p.Step % o.SampleEvery == 0) Take(p.Step); };
+                trainer.EpochEnded += e => { epochs++; firstEpochEnd = Math.Min(firstEpochEnd, e.Step); };
+                result = trainer.Run();
+            }
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Take(result.Steps);
+
+            long settleAt = Math.Max(Math.Max(o.CheckpointEverySteps > 0 ? o.CheckpointEverySteps : 0, firstEpochEnd == long.MaxValue ? 0 : firstEpochEnd),
+                                     (long)Math.Ceiling(0.1 * o.Steps));
+            // The first sample taken after the settle step (the last one if the run is too short to settle).
+            var settled = samples.FirstOrDefault(s => s.Step > settleAt) ?? samples[^1];
+            var after = samples.Where(s => s.Step >= settled.Step).ToList();
+            double rss0 = settled.RssBytes;
+            return new SoakReport
+            {
+                Model = o.ModelName, Data = source, Steps = result.Steps, BatchSize = o.BatchSize, Epochs = epochs,
+                Checkpoints = o.CheckpointEverySteps > 0 ? result.Steps / o.CheckpointEverySteps : 0,
+                ElapsedSeconds = clock.Elapsed.TotalSeconds, SettledStep = settled.Step,
+                RssSettledBytes = settled.RssBytes, RssEndBytes = samples[^1].RssBytes,
+                RssMaxAfterSettleBytes = after.Max(s => s.RssBytes), RssMinAfterSettleBytes = after.Min(s => s.RssBytes),
+                RssMaxDriftFraction = (after.Max(s => s.RssBytes) - rss0) / rss0,
+                RssEndDriftFraction = (samples[^1].RssBytes - rss0) / rss0,
+                RssSlopeBytesPer1000Steps = Slope(after) * 1000,
+                PeakRssBytes = ProcessMemory.PeakRssBytes(),
+                OpenFilesSettled = settled.OpenFiles, OpenFilesEnd = samples[^1].OpenFiles, OpenFilesMax = after.Max(s => s.OpenFiles),
+                Machine = Benchmark.MachineDescription(), Samples = samples,
+            };
+        }
+        finally
+        {
+            torch.set_num_threads(previousThreads);
+            if (temporary && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        }
+    }
+
+    static void SetThreads(int threads) => Benchmark.SetThreads(new BenchmarkOptions { Threads = threads });
+
+    /// <summary>
+    /// Fashion-MNIST when the model takes 1×28×28 images; otherwise deterministic random images of the
+    /// model's shape (the soak checks the process, not the density).
+    /// </summary>
+    static (IImageDataset Train, IImageDataset Test, string Source) Data(DenseFlowConfig config, SoakOptions o)
+    {
+        var shape = new ImageShape(config.InputShape[0], config.InputShape[1], config.InputShape[2]);
+        if (shape == new ImageShape(1, 28, 28))
+            return (Datasets.Open("fashion-mnist", null, "train", new DatasetOptions { Limit = o.TrainImages }),
+                    Datasets.Open("fashion-mnist", null, "test", new DatasetOptions { Limit = o.EvalImages }), "fashion-mnist");
+        IImageDataset Random(string name, int count, long seed)
+        {
+            var pixels = new byte[(long)count * shape.Size];
+            var rng = SplitMix64.For(o.Seed, seed);
+            for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)rng.NextInt(256);
+            return new InMemoryDataset(name, shape, pixels);
+        }
+        return (Random("random-train", o.TrainImages, 1), Random("random-test", o.EvalImages, 2), "random");
+    }
+
+    /// <summary>Least-squares slope of RSS against step (bytes per step); 0 with fewer than two samples.</summary>
+    static double Slope(IReadOnlyList<SoakSample> s)
+    {
+        if (s.Count < 2) return 0;
+        double mx = s.Average(v => (double)v.Step), my = s.Average(v => (double)v.RssBytes);
+        double sxy = s.Sum(v => (v.Step - mx) * (v.RssBytes - my)), sxx = s.Sum(v => (v.Step - mx) * (v.Step - mx));
+        return sxx > 0 ? sxy / sxx : 0;
+    }
+}
