@@ -49,15 +49,16 @@ static class SoakCommand
         };
         if (o.BatchSize > o.TrainImages) throw a.Error($"--batch {o.BatchSize} is larger than --train-images {o.TrainImages}");
         var report = Benchmarks.Soak.Run(o, s => Console.Error.WriteLine(
-            $"step {s.Step,7}: rss {s.RssBytes / 1048576.0,8:F1} MiB, managed {s.ManagedBytes / 1048576.0,6:F1} MiB, open files {s.OpenFiles}"));
+            $"step {s.Step,7}: rss {s.RssBytes / 1048576.0,8:F1} MiB after collection ({s.RssBeforeCollectionBytes / 1048576.0:F1} before), managed {s.ManagedBytes / 1048576.0,6:F1} MiB, open files {s.OpenFiles}"));
 
         var t = new Table().AddColumn("figure").AddColumn("value");
         string MiB(long b) => $"{b / 1048576.0:F1} MiB";
         t.AddRow("model / data", $"{report.Model} / {report.Data}, batch {report.BatchSize}");
         t.AddRow("steps / epochs / checkpoints", $"{report.Steps} / {report.Epochs} / {report.Checkpoints} in {report.ElapsedSeconds:F0} s");
-        t.AddRow($"RSS at step {report.SettledStep} (settled)", MiB(report.RssSettledBytes));
+        t.AddRow($"RSS at step {report.SettledStep} (settled; all RSS rows after a full collection)", MiB(report.RssSettledBytes));
         t.AddRow("RSS at the end", $"{MiB(report.RssEndBytes)} ({report.RssEndDriftFraction:+0.0%;-0.0%})");
         t.AddRow("RSS min / max after settling", $"{MiB(report.RssMinAfterSettleBytes)} / {MiB(report.RssMaxAfterSettleBytes)} (max {report.RssMaxDriftFraction:+0.0%;-0.0%})");
+        t.AddRow("RSS before collections, max after settling / peak of the run", $"{MiB(report.RssMaxBeforeCollectionBytes)} / {MiB(report.PeakRssBytes)}");
         t.AddRow("RSS slope", $"{report.RssSlopeBytesPer1000Steps / 1048576.0:+0.00;-0.00} MiB per 1,000 steps");
         t.AddRow("open files settled / end / max", $"{report.OpenFilesSettled} / {report.OpenFilesEnd} / {report.OpenFilesMax}");
         t.AddRow("verdict", $"RSS {(report.RssFlat ? "flat (±5%)" : "NOT flat")}, files {(report.NoFileLeak ? "no leak" : "GROWING")}");

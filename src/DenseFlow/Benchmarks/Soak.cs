@@ -32,8 +32,13 @@ public sealed record SoakOptions
     public string ModelName => Config is null ? Preset : "custom";
 }
 
-/// <summary>The process after a step: resident memory, managed heap, open file descriptors.</summary>
-public sealed record SoakSample(long Step, double Seconds, long RssBytes, long ManagedBytes, int OpenFiles);
+/// <summary>
+/// The process after a step: resident memory after a full garbage collection (what the process
+/// retains — a leak shows here), resident memory just before it (with garbage not yet collected: .NET's
+/// heap grows and shrinks in a sawtooth between collections), the managed heap after collection, and
+/// open file descriptors.
+/// </summary>
+public sealed record SoakSample(long Step, double Seconds, long RssBytes, long RssBeforeCollectionBytes, long ManagedBytes, int OpenFiles);
 
 /// <summary>
 /// What a soak run saw. Figures are relative to the settled sample: the first one taken after the first
@@ -61,7 +66,10 @@ public sealed record SoakReport
     public required double RssEndDriftFraction { get; init; }
     /// <summary>Least-squares slope of RSS over the settled samples, in bytes per 1,000 steps.</summary>
     public required double RssSlopeBytesPer1000Steps { get; init; }
+    /// <summary>The process's peak resident memory over the whole run (VmHWM), garbage included.</summary>
     public required long PeakRssBytes { get; init; }
+    /// <summary>Largest resident memory seen just before a sample's collection, after settling.</summary>
+    public required long RssMaxBeforeCollectionBytes { get; init; }
     public required int OpenFilesSettled { get; init; }
     public required int OpenFilesEnd { get; init; }
     public required int OpenFilesMax { get; init; }
@@ -77,9 +85,9 @@ public sealed record SoakReport
 
     public string ToCsv()
     {
-        var sb = new StringBuilder("step,seconds,rss_bytes,managed_bytes,open_files\n");
+        var sb = new StringBuilder("step,seconds,rss_bytes,rss_before_collection_bytes,managed_bytes,open_files\n");
         foreach (var s in Samples)
-            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.ManagedBytes},{s.OpenFiles}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.RssBeforeCollectionBytes},{s.ManagedBytes},{s.OpenFiles}\n");
         return sb.ToString();
     }
 }
@@ -126,7 +134,13 @@ public static class Soak
             long firstEpochEnd = long.MaxValue;
             void Take(long step)
             {
-                var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), GC.GetTotalMemory(false), OpenFileCount());
+                long before = ProcessMemory.CurrentRssBytes();
+                // Collect so that native memory held by unreachable tensor handles and the managed garbage
+                // of the last steps are released; what remains is what the run retains.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), before, GC.GetTotalMemory(false), OpenFileCount());
                 samples.Add(s);
                 onSample?.Invoke(s);
             }
@@ -138,8 +152,6 @@ public static class Soak
                 trainer.EpochEnded += e => { epochs++; firstEpochEnd = Math.Min(firstEpochEnd, e.Step); };
                 result = trainer.Run();
             }
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
             Take(result.Steps);
 
             long settleAt = Math.Max(Math.Max(o.CheckpointEverySteps > 0 ? o.CheckpointEverySteps : 0, firstEpochEnd == long.MaxValue ? 0 : firstEpochEnd),
@@ -159,6 +171,7 @@ public static class Soak
                 RssEndDriftFraction = (samples[^1].RssBytes - rss0) / rss0,
                 RssSlopeBytesPer1000Steps = Slope(after) * 1000,
                 PeakRssBytes = ProcessMemory.PeakRssBytes(),
+                RssMaxBeforeCollectionBytes = after.Max(s => s.RssBeforeCollectionBytes),
                 OpenFilesSettled = settled.OpenFiles, OpenFilesEnd = samples[^1].OpenFiles, OpenFilesMax = after.Max(s => s.OpenFiles),
                 Machine = Benchmark.MachineDescription(), Samples = samples,
             };
