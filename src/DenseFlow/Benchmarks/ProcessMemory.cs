@@ -42,6 +42,24 @@ public static class ProcessMemory
         return 0;
     }
 
+    /// <summary>
+    /// Returns the C heap's free pages to the operating system (glibc's malloc_trim), so that resident
+    /// memory counts what is in use rather than what the allocator keeps; false where unavailable.
+    /// </summary>
+    public static bool TrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            MallocTrim(UIntPtr.Zero); // returns whether anything was released; either way it ran
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(UIntPtr pad);
+
     /// <summary>The 1-minute load average, or null.</summary>
     public static double? LoadAverage()
     {

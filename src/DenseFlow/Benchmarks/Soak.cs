@@ -136,10 +136,12 @@ public static class Soak
             {
                 long before = ProcessMemory.CurrentRssBytes();
                 // Collect so that native memory held by unreachable tensor handles and the managed garbage
-                // of the last steps are released; what remains is what the run retains.
+                // of the last steps are released, and let glibc return its free pages: what remains is
+                // what the run retains, not what the allocators keep for later.
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
+                ProcessMemory.TrimNativeHeap();
                 var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), before, GC.GetTotalMemory(false), OpenFileCount());
                 samples.Add(s);
                 onSample?.Invoke(s);
