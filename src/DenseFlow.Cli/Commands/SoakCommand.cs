@@ -49,7 +49,7 @@ static class SoakCommand
         };
         if (o.BatchSize > o.TrainImages) throw a.Error($"--batch {o.BatchSize} is larger than --train-images {o.TrainImages}");
         var report = Benchmarks.Soak.Run(o, s => Console.Error.WriteLine(
-            $"step {s.Step,7}: rss {s.RssBytes / 1048576.0,8:F1} MiB after collection ({s.RssBeforeCollectionBytes / 1048576.0:F1} before), managed {s.ManagedBytes / 1048576.0,6:F1} MiB, open files {s.OpenFiles}"));
+            $"step {s.Step,7}: rss {s.RssBytes / 1048576.0,8:F1} MiB after collection ({s.RssBeforeCollectionBytes / 1048576.0:F1} before), managed {s.ManagedBytes / 1048576.0,6:F1} MiB ({s.ManagedCommittedBytes / 1048576.0:F1} committed), open files {s.OpenFiles}"));
 
         var t = new Table().AddColumn("figure").AddColumn("value");
         string MiB(long b) => $"{b / 1048576.0:F1} MiB";

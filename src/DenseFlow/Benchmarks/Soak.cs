@@ -36,9 +36,13 @@ public sealed record SoakOptions
 /// The process after a step: resident memory after a full garbage collection (what the process
 /// retains — a leak shows here), resident memory just before it (with garbage not yet collected: .NET's
 /// heap grows and shrinks in a sawtooth between collections), the managed heap after collection, and
-/// open file descriptors.
+/// open file descriptors. <see cref="ManagedCommittedBytes"/> is the memory .NET's collector keeps
+/// committed (it may hold on to free regions): it tells runtime retention from a leak of our objects.
 /// </summary>
-public sealed record SoakSample(long Step, double Seconds, long RssBytes, long RssBeforeCollectionBytes, long ManagedBytes, int OpenFiles);
+public sealed record SoakSample(long Step, double Seconds, long RssBytes, long RssBeforeCollectionBytes, long ManagedBytes, int OpenFiles)
+{
+    public long ManagedCommittedBytes { get; init; }
+}
 
 /// <summary>
 /// What a soak run saw. Figures are relative to the settled sample: the first one taken after the first
@@ -85,9 +89,9 @@ public sealed record SoakReport
 
     public string ToCsv()
     {
-        var sb = new StringBuilder("step,seconds,rss_bytes,rss_before_collection_bytes,managed_bytes,open_files\n");
+        var sb = new StringBuilder("step,seconds,rss_bytes,rss_before_collection_bytes,managed_bytes,managed_committed_bytes,open_files\n");
         foreach (var s in Samples)
-            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.RssBeforeCollectionBytes},{s.ManagedBytes},{s.OpenFiles}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.RssBeforeCollectionBytes},{s.ManagedBytes},{s.ManagedCommittedBytes},{s.OpenFiles}\n");
         return sb.ToString();
     }
 }
@@ -142,7 +146,10 @@ public static class Soak
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
                 ProcessMemory.TrimNativeHeap();
-                var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), before, GC.GetTotalMemory(false), OpenFileCount());
+                var s = new SoakSample(step, clock.Elapsed.TotalSeconds, ProcessMemory.CurrentRssBytes(), before, GC.GetTotalMemory(false), OpenFileCount())
+                {
+                    ManagedCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes,
+                };
                 samples.Add(s);
                 onSample?.Invoke(s);
             }
