@@ -2,8 +2,8 @@
 # The long-run checks of docs/PERFORMANCE.md and docs/RELIABILITY.md: resident memory and open files
 # over many training steps. Writes bench/results/soak-*.json and .csv.
 # Usage: bash bench/soak.sh [short|long]
-#   short: fmnist-cpu, 1,000 steps at batch 16 (~15 min on 2 cores)
-#   long:  bench/configs/soak-tiny.json, 10,000 steps at batch 16 (~10 min)
+#   short: fmnist-cpu, 1,000 steps at batch 16 (~17 min on 2 cores)
+#   long:  bench/configs/soak-tiny.json, 10,000 steps at batch 16 (~17 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
