@@ -34,12 +34,10 @@ static class BenchCommand
 
     static int Run(Args a)
     {
-        if (a.Has("preset") && a.Has("config")) throw a.Error("give either --preset or --config, not both");
         var (config, preset) = Common.ResolveConfig(a, "small32x1");
         var only = (a.String("only") ?? string.Join(",", Benchmark.Groups)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var o in only)
-            if (!Benchmark.Groups.Contains(o) && !Benchmark.MeasurementNames.Contains(o))
-                throw a.Error($"--only: unknown measurement '{o}' (expected groups {string.Join(", ", Benchmark.Groups)} or names {string.Join(", ", Benchmark.MeasurementNames)})");
+        try { Benchmark.Expand(only); }
+        catch (ArgumentException e) { throw a.Error($"--only: {e.Message}"); }
         var options = new BenchmarkOptions
         {
             Preset = preset ?? "custom",
@@ -50,7 +48,7 @@ static class BenchCommand
             IwboK = a.PositiveInt("iwbo-k", 1000),
             IwboImages = a.PositiveInt("iwbo-images", 2),
             IwboDrawsPerPass = a.PositiveInt("iwbo-draws", 64),
-            Device = a.String("device") ?? "cpu",
+            Device = Common.ParseDevice(a).ToString(),
             Isolate = !a.Flag("no-isolate"),
             RecomputeFraction = Common.RecomputeFraction(a, 0),
             Threads = a.Int("threads", 1, "a positive integer") ?? 0,

@@ -23,7 +23,6 @@ static class TrainCommands
         Common.Device,
     };
 
-
     public static readonly Command Train = new()
     {
         Name = "train",

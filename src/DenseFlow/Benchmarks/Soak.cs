@@ -115,7 +115,7 @@ public static class Soak
         if (o.Steps < 1) throw new ArgumentOutOfRangeException(nameof(o), $"steps must be at least 1, got {o.Steps}");
         if (o.SampleEvery < 1) throw new ArgumentOutOfRangeException(nameof(o), $"sample interval must be at least 1, got {o.SampleEvery}");
         int previousThreads = torch.get_num_threads();
-        SetThreads(o.Threads);
+        Benchmark.SetThreads(new BenchmarkOptions { Threads = o.Threads });
         var config = o.ResolveConfig();
         config.Plan();
         string runDir = o.RunDir ?? Path.Combine(Path.GetTempPath(), $"denseflow-soak-{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -191,8 +191,6 @@ public static class Soak
             if (temporary && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         }
     }
-
-    static void SetThreads(int threads) => Benchmark.SetThreads(new BenchmarkOptions { Threads = threads });
 
     /// <summary>
     /// Fashion-MNIST when the model takes 1×28×28 images; otherwise deterministic random images of the

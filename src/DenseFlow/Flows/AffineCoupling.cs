@@ -8,7 +8,7 @@ namespace DenseFlow.Flows;
 /// The network's 2·floor(C/2) outputs are laid out per channel as [s₀,t₀,s₁,t₁,…];
 /// log σ = 2·tanh(s/2), y₂ = t + exp(log σ)·x₂, log-det = Σ log σ.
 /// </summary>
-public sealed class AffineCoupling : Bijection
+public sealed class AffineCoupling : Bijection, IRecomputable
 {
     readonly nn.Module<Tensor, Tensor> net;
 
@@ -18,7 +18,6 @@ public sealed class AffineCoupling : Bijection
         RegisterComponents();
     }
 
-    /// <summary>Recompute the network in the backward pass instead of keeping its activations (<see cref="Recomputation"/>).</summary>
     public bool Recompute { get; set; }
 
     public override (Tensor Output, Tensor LogDet) forward(Tensor x)

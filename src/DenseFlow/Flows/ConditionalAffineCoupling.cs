@@ -7,7 +7,7 @@ namespace DenseFlow.Flows;
 /// Conditional affine coupling of the dequantizer (SPEC §6): like <see cref="AffineCoupling"/>,
 /// but the conditioner sees concat(first half, context).
 /// </summary>
-public sealed class ConditionalAffineCoupling : nn.Module<Tensor, Tensor, (Tensor Output, Tensor LogDet)>
+public sealed class ConditionalAffineCoupling : nn.Module<Tensor, Tensor, (Tensor Output, Tensor LogDet)>, IRecomputable
 {
     readonly nn.Module<Tensor, Tensor> net;
 
@@ -17,7 +17,6 @@ public sealed class ConditionalAffineCoupling : nn.Module<Tensor, Tensor, (Tenso
         RegisterComponents();
     }
 
-    /// <summary>Recompute the network in the backward pass instead of keeping its activations (<see cref="Recomputation"/>).</summary>
     public bool Recompute { get; set; }
 
     public override (Tensor Output, Tensor LogDet) forward(Tensor x, Tensor context)

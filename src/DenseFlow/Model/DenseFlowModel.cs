@@ -40,13 +40,9 @@ public sealed class DenseFlowModel : nn.Module
             if (!(value >= 0 && value <= 1))
                 throw new ArgumentOutOfRangeException(nameof(value), value, "the recomputed fraction of coupling networks must be in [0, 1]");
             _recomputeFraction = value;
-            var couplings = modules().Where(m => m is AffineCoupling or ConditionalAffineCoupling).ToList();
+            var couplings = modules().OfType<IRecomputable>().ToList();
             int recomputed = (int)Math.Ceiling(value * couplings.Count - 1e-9);
-            for (int i = 0; i < couplings.Count; i++)
-            {
-                if (couplings[i] is AffineCoupling a) a.Recompute = i < recomputed;
-                else ((ConditionalAffineCoupling)couplings[i]).Recompute = i < recomputed;
-            }
+            for (int i = 0; i < couplings.Count; i++) couplings[i].Recompute = i < recomputed;
         }
     }
 

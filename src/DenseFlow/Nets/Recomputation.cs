@@ -11,6 +11,12 @@ namespace DenseFlow.Nets;
 /// unchanged: the same operations run on the same input, and BatchNorm's running statistics, which the
 /// second forward would update again, are put back.
 /// </summary>
+public interface IRecomputable
+{
+    /// <summary>Recompute the network in the backward pass instead of keeping its activations (<see cref="Recomputation"/>).</summary>
+    bool Recompute { get; set; }
+}
+
 public static class Recomputation
 {
     /// <summary>net(x), recomputed in the backward pass when autograd is recording; a plain call otherwise.</summary>

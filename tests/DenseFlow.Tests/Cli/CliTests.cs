@@ -48,6 +48,19 @@ public class CliTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--only", "training", "--only: unknown benchmark measurement 'training'")]
+    [InlineData("--recompute", "-1", "--recompute must be off, on or a fraction in [0, 1]")]
+    [InlineData("--device", "tpu", "--device must be cpu or cuda[:N]")]
+    public void BadBenchValuesExitWithTwoBeforeMeasuring(string option, string value, string expected)
+    {
+        var (code, output, err) = Run("bench", "--preset", "small32x1", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.DoesNotContain("calibration", output);
+    }
+
+    [Theory]
     [InlineData("--batch", "-3", "--batch must be a positive integer")]
     [InlineData("--batch", "abc", "--batch must be a positive integer")]
     [InlineData("--recompute", "1.5", "--recompute must be off, on or a fraction in [0, 1], got '1.5'")]
