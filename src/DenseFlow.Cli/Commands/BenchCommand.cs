@@ -22,6 +22,7 @@ static class BenchCommand
             new OptionSpec("iwbo-draws", "draws per pass for the IWBO (default 64)", Meta: "N"),
             new OptionSpec("json", "also write the report as JSON to FILE (`-` for standard output only)", Meta: "FILE"),
             new OptionSpec("recompute", "share of the coupling networks training steps recompute in the backward pass: off (default), on (all) or a fraction F in [0, 1]", Meta: "F"),
+            Common.LayoutOption,
             new OptionSpec("no-isolate", "run every measurement in this process (peak memory is then cumulative)", OptionKind.Flag),
             new OptionSpec("threads", "torch threads (default: the core count)", Meta: "N"),
             Common.Device,
@@ -51,6 +52,7 @@ static class BenchCommand
             Device = Common.ParseDevice(a).ToString(),
             Isolate = !a.Flag("no-isolate"),
             RecomputeFraction = Common.RecomputeFraction(a, 0),
+            Layout = Common.Layout(a),
             Threads = a.Int("threads", 1, "a positive integer") ?? 0,
             ChildCommand = Environment.ProcessPath is { } exe && !exe.EndsWith("/dotnet") ? exe : typeof(BenchCommand).Assembly.Location,
         };

@@ -31,6 +31,7 @@ static class EvalCommands
             new OptionSpec("seed", "seed of the evaluation draws (default 0)", Meta: "S"),
             new OptionSpec("double", "evaluate in float64", OptionKind.Flag),
             new OptionSpec("json", "print the result as JSON (field `bpd`: IWBO if K > 1, else ELBO)", OptionKind.Flag),
+            Common.LayoutOption,
             Common.Device,
         },
         Run = RunEval,
@@ -52,6 +53,7 @@ static class EvalCommands
             new OptionSpec("limit", "score only the first N images", Meta: "N"),
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("seed", "seed of the draws (default 0)", Meta: "S"),
+            Common.LayoutOption,
             Common.Device,
         },
         Run = RunScore,
@@ -61,7 +63,9 @@ static class EvalCommands
     {
         var run = Common.ExistingRun(a);
         var device = Common.ParseDevice(a);
+        var layout = Common.Layout(a);
         var model = run.LoadModel(device);
+        model.ActivationLayout = layout;
         model.eval();
         var options = File.Exists(run.OptionsFile) ? TrainingOptions.Load(run.OptionsFile) : null;
         return (model, run, options);

@@ -39,7 +39,7 @@ static class ModelCommands
         Examples = "denseflow verify-reference ../shared/fixtures/official-small",
         Positional = "FIXTURE_DIR",
         Options = new[] { new OptionSpec("weights", "weight file to use (default: weights.npz, checkpoint.pt or state_dict.pt in the fixture)", Meta: "FILE"),
-            new OptionSpec("double", "run the replay in float64", OptionKind.Flag) },
+            new OptionSpec("double", "run the replay in float64", OptionKind.Flag), Common.LayoutOption },
         Run = RunVerify,
     };
 
@@ -110,7 +110,7 @@ static class ModelCommands
     static int RunVerify(Args a)
     {
         string dir = a.Positional ?? throw a.Error("the FIXTURE_DIR argument is required");
-        var report = ReferenceVerification.Run(dir, a.ExistingFile("weights"), a.Flag("double") ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32);
+        var report = ReferenceVerification.Run(dir, a.ExistingFile("weights"), a.Flag("double") ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32, Common.Layout(a));
         Console.WriteLine($"fixture {dir}, weights {report.WeightFile}, D = {report.Dimensions}");
         var table = new Table().AddColumns("image", "official log-lik (nats)", "ours (nats)", "difference", "per dim");
         foreach (var i in report.Images)

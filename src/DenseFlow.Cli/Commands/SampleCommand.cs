@@ -22,6 +22,7 @@ static class SampleCommand
             new OptionSpec("individual", "also write one PNG per image into DIR", Meta: "DIR"),
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("scale", "enlarge the grid by an integer factor (default 1)", Meta: "S"),
+            Common.LayoutOption,
             Common.Device,
         },
         Run = Run,
@@ -39,7 +40,9 @@ static class SampleCommand
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir is not null && !Directory.Exists(dir)) throw a.Error($"--out {outPath}: directory {dir} does not exist");
         var run = Common.ExistingRun(a);
+        var layout = Common.Layout(a);
         using var model = run.LoadModel(Common.ParseDevice(a));
+        model.ActivationLayout = layout;
         model.eval();
         using var noise = new SeededNoise(seed);
         model.Noise = noise;

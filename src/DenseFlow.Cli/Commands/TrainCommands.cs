@@ -20,6 +20,7 @@ static class TrainCommands
         new("temperature", "temperature of the per-epoch samples (default 1)", Meta: "T"),
         new("max-bad-steps", "stop after N consecutive non-finite steps, restoring the last checkpoint (default 20)", Meta: "N"),
         new("recompute", "share of the coupling networks recomputed in the backward pass, highest resolution first: off (default), on (all) or F in [0, 1]; less memory for more time, same results", Meta: "F"),
+        Common.LayoutOption,
         Common.Device,
     };
 
@@ -77,6 +78,7 @@ static class TrainCommands
             SampleTemperature = a.Double("temperature", 0, exclusive: true, what: "a positive number") ?? o.SampleTemperature,
             MaxBadSteps = a.PositiveInt("max-bad-steps", o.MaxBadSteps),
             RecomputeFraction = Common.RecomputeFraction(a, o.RecomputeFraction),
+            ActivationLayout = a.Has("layout") ? Common.Layout(a) : o.ActivationLayout,
             Device = a.String("device") ?? o.Device,
         };
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using DenseFlow.Evaluation;
 using DenseFlow.Model;
+using DenseFlow.Nets;
 using DenseFlow.Noise;
 using DenseFlow.Training;
 using TorchSharp;
@@ -199,6 +200,7 @@ public static class Benchmark
         {
             Model = o.ModelName,
             RecomputeFraction = o.RecomputeFraction,
+            ActivationLayout = o.Layout.Name(),
             InputShape = config.InputShape,
             ParameterCount = measured.Select(m => m.ParameterCount).FirstOrDefault(p => p > 0),
             Threads = threads,
@@ -372,6 +374,7 @@ public static class Benchmark
         torch.manual_seed(o.Seed);
         var model = new DenseFlowModel(o.ResolveConfig(), new SeededNoise(o.Seed));
         model.to(device);
+        model.ActivationLayout = o.Layout;
         return model;
     }
 
@@ -496,6 +499,7 @@ public static class Benchmark
             "--warmup", I(o.Warmup), "--repeats", I(o.Repeats), "--calibration-repeats", I(o.CalibrationRepeats),
             "--iwbo-images", I(o.IwboImages), "--iwbo-k", I(o.IwboK), "--iwbo-draws", I(o.IwboDrawsPerPass), "--iwbo-repeats", I(o.IwboRepeats),
             "--device", o.Device, "--seed", I(o.Seed), "--recompute", o.RecomputeFraction.ToString("R", CultureInfo.InvariantCulture),
+            "--layout", o.Layout.Name(),
         ]);
         if (o.Threads > 0) args.AddRange(["--threads", I(o.Threads)]);
         return args.ToArray();
@@ -531,6 +535,7 @@ public static class Benchmark
                 "--threads" => o with { Threads = Int() },
                 "--recompute" => o with { RecomputeFraction = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) ? f
                     : throw new ArgumentException($"{flag}: expected a number, got '{v}'") },
+                "--layout" => o with { Layout = ActivationLayouts.Parse(v) },
                 _ => throw new ArgumentException($"unknown benchmark child option '{flag}'"),
             };
         }

@@ -1,4 +1,5 @@
 using DenseFlow.Model;
+using DenseFlow.Nets;
 
 namespace DenseFlow.Benchmarks;
 
@@ -37,6 +38,9 @@ public sealed record BenchmarkOptions
 
     /// <summary>Share of the coupling networks training measurements recompute in the backward pass (<see cref="Model.DenseFlowModel.RecomputeFraction"/>).</summary>
     public double RecomputeFraction { get; init; }
+
+    /// <summary>Memory layout of the dense blocks' activations in every model measurement (<see cref="Model.DenseFlowModel.ActivationLayout"/>).</summary>
+    public ActivationLayout Layout { get; init; } = ActivationLayout.Auto;
 
     /// <summary>Run each measurement in its own process (needs <see cref="ChildCommand"/>), so its peak RSS is its own.</summary>
     public bool Isolate { get; init; } = true;

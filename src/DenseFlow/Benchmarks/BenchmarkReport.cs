@@ -27,6 +27,8 @@ public sealed record BenchmarkReport
     public required bool Isolated { get; init; }
     /// <summary>Share of the coupling networks the training measurements recomputed in the backward pass.</summary>
     public double RecomputeFraction { get; init; }
+    /// <summary>Memory layout of the dense blocks' activations (auto, channels-first, channels-last).</summary>
+    public string ActivationLayout { get; init; } = "auto";
     public required string Machine { get; init; }
     public required string StartedAt { get; init; }
     public double TotalSeconds { get; init; }
@@ -82,7 +84,8 @@ public sealed record BenchmarkReport
         var sb = new StringBuilder();
         sb.AppendLine($"DenseFlow benchmark: {Model} ({string.Join("×", InputShape)}, {ParameterCount:N0} parameters), {Threads} threads, "
                       + $"{(Isolated ? "one process per measurement" : "one process (peak RSS not isolated)")}"
-                      + (RecomputeFraction > 0 ? $"; training recomputes {RecomputeFraction:P0} of the coupling networks" : ""));
+                      + (RecomputeFraction > 0 ? $"; training recomputes {RecomputeFraction:P0} of the coupling networks" : "")
+                      + $"; dense-block layout {ActivationLayout}");
         sb.AppendLine($"machine: {Machine}; started {StartedAt}; load average {F(LoadAverageStart)} → {F(LoadAverageEnd)}");
         sb.AppendLine($"forward conv work: {F(ConvGflopsPerImage, "F2")} GFLOP/image (without the invertible 1×1 convs {F(ConvBreakdown.WithoutInvertible1x1, "F2")}); "
                       + $"calibration conv {F(CalibrationGflop, "F3")} GFLOP");

@@ -79,7 +79,7 @@ public static class ReferenceVerification
         throw new FixtureException($"{fixtureDir}: no weight file (expected weights.npz, checkpoint.pt or state_dict.pt)");
     }
 
-    public static VerificationReport Run(string fixtureDir, string? weightFile = null, ScalarType dtype = ScalarType.Float32)
+    public static VerificationReport Run(string fixtureDir, string? weightFile = null, ScalarType dtype = ScalarType.Float32, Nets.ActivationLayout layout = Nets.ActivationLayout.Auto)
     {
         if (!Directory.Exists(fixtureDir)) throw new FixtureException($"{fixtureDir}: fixture directory not found");
         var config = ReadConfig(fixtureDir);
@@ -97,6 +97,7 @@ public static class ReferenceVerification
         try { ReferenceWeights.Load(model, weightFile); }
         catch (WeightImportException e) { throw new FixtureException(e.Message); }
         model.to(dtype);
+        model.ActivationLayout = layout;
         model.eval();
 
         var x = ToTensor(Need("x"));

@@ -48,6 +48,22 @@ public sealed class DenseFlowModel : nn.Module
 
     double _recomputeFraction;
 
+    /// <summary>
+    /// Memory layout of every dense block's activations (<see cref="Nets.ActivationLayout"/>); Auto by
+    /// default. Results are the same in each, to float rounding.
+    /// </summary>
+    public ActivationLayout ActivationLayout
+    {
+        get => _activationLayout;
+        set
+        {
+            _activationLayout = value;
+            foreach (var block in modules().OfType<DenseBlock>()) block.Layout = value;
+        }
+    }
+
+    ActivationLayout _activationLayout = ActivationLayout.Auto;
+
     // Field names are the state_dict names (TorchSharp registers fields by name).
     readonly nn.Module dequantizer;
     readonly ModuleList<DenseFlowBlock> blocks;

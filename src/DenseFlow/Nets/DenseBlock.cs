@@ -71,11 +71,19 @@ public sealed class DenseBlock : nn.Module<Tensor, Tensor>
 
     public int Depth => layers.Count;
 
+    /// <summary>Memory layout of the activations inside the block; the output is always contiguous NCHW.</summary>
+    public ActivationLayout Layout { get; set; } = ActivationLayout.Auto;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x;
+        // In NHWC, oneDNN runs the 1×1 and 3×3 convs without reordering to its blocked layout at every call.
+        bool channelsLast = Layout.UseChannelsLast(x, training);
+        var h = channelsLast ? ActivationLayouts.ToChannelsLast(x) : x;
         foreach (var layer in layers) h = layer.forward(h);
-        return gate.forward(h).MoveToOuterDisposeScope();
+        var y = gate.forward(h);
+        // Callers (attention concat, coupling [s,t] views) get the layout they were written for.
+        if (channelsLast) y = y.contiguous();
+        return y.MoveToOuterDisposeScope();
     }
 }

@@ -67,6 +67,7 @@ public sealed class Trainer : IDisposable
         _noise = new SeededNoise(options.Seed);
         _model.Noise = _noise;
         _model.RecomputeFraction = options.RecomputeFraction;
+        _model.ActivationLayout = options.ActivationLayout;
         _state = new TrainingState();
         if (resume)
         {

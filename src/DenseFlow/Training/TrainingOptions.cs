@@ -36,6 +36,9 @@ public sealed record TrainingOptions
     public bool Double { get; init; }
     /// <summary>Share of the coupling networks recomputed in the backward pass (less memory, same results; see <see cref="DenseFlowModel.RecomputeFraction"/>).</summary>
     public double RecomputeFraction { get; init; }
+
+    /// <summary>Memory layout of the dense blocks' activations (same results; see <see cref="DenseFlowModel.ActivationLayout"/>).</summary>
+    public Nets.ActivationLayout ActivationLayout { get; init; } = Nets.ActivationLayout.Auto;
     /// <summary>Fine-tuning phase (SPEC §7): lr 2e−5, optimiser state kept, no warm-up.</summary>
     public bool FineTune { get; init; }
 

@@ -51,6 +51,7 @@ public class CliTests : IDisposable
     [InlineData("--only", "training", "--only: unknown benchmark measurement 'training'")]
     [InlineData("--recompute", "-1", "--recompute must be off, on or a fraction in [0, 1]")]
     [InlineData("--device", "tpu", "--device must be cpu or cuda[:N]")]
+    [InlineData("--layout", "hwcn", "--layout must be one of auto, channels-first, channels-last, got 'hwcn'")]
     public void BadBenchValuesExitWithTwoBeforeMeasuring(string option, string value, string expected)
     {
         var (code, output, err) = Run("bench", "--preset", "small32x1", option, value);
@@ -65,6 +66,7 @@ public class CliTests : IDisposable
     [InlineData("--batch", "abc", "--batch must be a positive integer")]
     [InlineData("--recompute", "1.5", "--recompute must be off, on or a fraction in [0, 1], got '1.5'")]
     [InlineData("--minutes", "-1", "--minutes must be a positive number")]
+    [InlineData("--layout", "nchwc", "--layout must be one of auto, channels-first, channels-last, got 'nchwc'")]
     [InlineData("--preset", "nope", "unknown preset 'nope'")]
     [InlineData("--dataset", "svhn", "unknown dataset 'svhn'")]
     [InlineData("--data", "/nonexistent/dir", "/nonexistent/dir: directory not found")]

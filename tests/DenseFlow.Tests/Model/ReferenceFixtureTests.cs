@@ -1,5 +1,6 @@
 using DenseFlow.Evaluation;
 using DenseFlow.Model;
+using DenseFlow.Nets;
 using DenseFlow.Tests.IO;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,12 +18,15 @@ public sealed class ReferenceFixtureTests : IDisposable
     static string Fixture => FixturePaths.OfficialSmall;
 
     [Theory]
-    [InlineData("weights.npz", ScalarType.Float32)]
-    [InlineData("checkpoint.pt", ScalarType.Float32)]
-    [InlineData("weights.npz", ScalarType.Float64)]
-    public void Verification_ReproducesTheReference(string weightFile, ScalarType dtype)
+    [InlineData("weights.npz", ScalarType.Float32, ActivationLayout.Auto)]
+    [InlineData("weights.npz", ScalarType.Float32, ActivationLayout.ChannelsFirst)]
+    [InlineData("weights.npz", ScalarType.Float32, ActivationLayout.ChannelsLast)]
+    [InlineData("checkpoint.pt", ScalarType.Float32, ActivationLayout.Auto)]
+    [InlineData("weights.npz", ScalarType.Float64, ActivationLayout.Auto)]
+    [InlineData("weights.npz", ScalarType.Float64, ActivationLayout.ChannelsFirst)]
+    public void Verification_ReproducesTheReference(string weightFile, ScalarType dtype, ActivationLayout layout)
     {
-        var report = ReferenceVerification.Run(Fixture, Path.Combine(Fixture, weightFile), dtype);
+        var report = ReferenceVerification.Run(Fixture, Path.Combine(Fixture, weightFile), dtype, layout);
         int d = report.Dimensions;
         Assert.Equal(3 * 32 * 32, d);
         Assert.Equal(4, report.Images.Count);
