@@ -10,11 +10,11 @@ namespace DenseFlow.Nets;
 public enum ActivationLayout
 {
     /// <summary>
-    /// Channels-last where it measured faster with libtorch's oneDNN convolutions on CPU: always in
-    /// eval mode (evaluation, sampling, IWBO) and, in training mode, for maps of at least
-    /// <see cref="ActivationLayouts.AutoTrainingMinPixels"/> pixels; channels-first on other devices.
-    /// The choice follows the module's mode, not whether autograd records, so a recomputed network
-    /// (<see cref="Recomputation"/>) runs in the same layout in both of its passes and gives identical results.
+    /// Channels-last where it measured faster with libtorch's oneDNN convolutions on CPU: in eval mode
+    /// (log-likelihood, IWBO, sampling). Channels-first in training mode, where oneDNN's NHWC backward
+    /// pass gives back what the forward gains, and on other devices. The choice follows the module's
+    /// mode, not whether autograd records, so a recomputed network (<see cref="Recomputation"/>) runs
+    /// in the same layout in both of its passes and gives identical results.
     /// </summary>
     Auto,
     /// <summary>NCHW everywhere (libtorch's default, and the reference's).</summary>
@@ -25,13 +25,6 @@ public enum ActivationLayout
 
 public static class ActivationLayouts
 {
-    /// <summary>
-    /// In training mode, Auto uses channels-last only from this many pixels (16×16) up: oneDNN's
-    /// channels-last backward pass was 4–13% slower than channels-first on 8×8 and 4×4 maps here
-    /// (AVX2), while on 16×16 and larger the faster forward pays.
-    /// </summary>
-    public const long AutoTrainingMinPixels = 256;
-
     public static readonly IReadOnlyList<string> Names = ["auto", "channels-first", "channels-last"];
 
     /// <summary>Whether a dense block in training (or eval) mode given <paramref name="x"/> (N,C,H,W) computes in NHWC.</summary>
@@ -39,7 +32,7 @@ public static class ActivationLayouts
     {
         ActivationLayout.ChannelsLast => true,
         ActivationLayout.ChannelsFirst => false,
-        _ => x.device_type == DeviceType.CPU && (!training || x.shape[2] * x.shape[3] >= AutoTrainingMinPixels),
+        _ => x.device_type == DeviceType.CPU && !training,
     };
 
     /// <summary>The same values, stored NHWC (torch's channels_last memory format): shape and indexing unchanged.</summary>
