@@ -7,6 +7,7 @@
 //   dotnet run -c Release --project bench/LayoutAB -- small32x1 8 32 channels-first,auto
 //   dotnet run -c Release --project bench/LayoutAB -- blocks     (single dense blocks, forward and backward)
 using System.Diagnostics;
+using DenseFlow.Benchmarks;
 using DenseFlow.Model;
 using DenseFlow.Nets;
 using DenseFlow.Noise;
@@ -77,11 +78,7 @@ for (int r = 0; r < rounds; r++)
         Console.WriteLine($"round {r} {layout.Name(),-14} forward {f:F3} s  backward {b:F3} s  eval64 {e:F3} s  sample64 {sample:F3} s");
     }
 
-static double Median(List<double> v)
-{
-    var s = v.OrderBy(x => x).ToArray();
-    return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-}
+static double Median(List<double> v) => Benchmark.Median(v);
 var first = layouts[0];
 foreach (var layout in layouts)
 {
