@@ -66,11 +66,11 @@ static class Common
             : throw a.Error($"--recompute must be off, on or a fraction in [0, 1], got '{s}'");
     }
 
-    /// <summary>--layout: auto (default), channels-first or channels-last.</summary>
-    public static DenseFlow.Nets.ActivationLayout Layout(Args a)
+    /// <summary>--layout: auto, channels-first or channels-last; <paramref name="fallback"/> when not given.</summary>
+    public static DenseFlow.Nets.ActivationLayout Layout(Args a, DenseFlow.Nets.ActivationLayout fallback = DenseFlow.Nets.ActivationLayout.Auto)
     {
         string? s = a.String("layout");
-        if (s is null) return DenseFlow.Nets.ActivationLayout.Auto;
+        if (s is null) return fallback;
         try { return DenseFlow.Nets.ActivationLayouts.Parse(s); }
         catch (ArgumentException) { throw a.Error($"--layout must be one of {string.Join(", ", DenseFlow.Nets.ActivationLayouts.Names)}, got '{s}'"); }
     }

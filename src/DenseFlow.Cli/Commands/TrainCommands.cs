@@ -78,7 +78,7 @@ static class TrainCommands
             SampleTemperature = a.Double("temperature", 0, exclusive: true, what: "a positive number") ?? o.SampleTemperature,
             MaxBadSteps = a.PositiveInt("max-bad-steps", o.MaxBadSteps),
             RecomputeFraction = Common.RecomputeFraction(a, o.RecomputeFraction),
-            ActivationLayout = a.Has("layout") ? Common.Layout(a) : o.ActivationLayout,
+            ActivationLayout = Common.Layout(a, o.ActivationLayout),
             Device = a.String("device") ?? o.Device,
         };
     }
