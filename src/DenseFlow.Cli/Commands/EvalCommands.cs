@@ -78,37 +78,6 @@ static class EvalCommands
         return split;
     }
 
-    /// <summary>Per-image ELBO and (K > 1) IWBO in nats.</summary>
-    static (double[] Elbo, double[]? Iwbo) Bounds(DenseFlowModel model, ImageBatcher batcher, int count, int batch, int k, int drawsPerPass, Action<int>? advance)
-    {
-        var elbo = new double[count];
-        double[]? iwbo = k > 1 ? new double[count] : null;
-        int step = k > 1 ? Math.Max(1, Math.Min(batch, Math.Max(1, 256 / drawsPerPass))) : batch;
-        for (int done = 0; done < count; done += step)
-        {
-            using var scope = NewDisposeScope();
-            int n = Math.Min(step, count - done);
-            var x = batcher.GetRange(done, n).to(model.Device);
-            if (k > 1)
-            {
-                var bound = Likelihood.ImportanceWeighted(model, x, k, drawsPerPass, out var all);
-                var b = bound.cpu().data<double>().ToArray();
-                // The ELBO is the mean of the same single-sample bounds.
-                var e = all.mean(new long[] { 1 }).cpu().data<double>().ToArray();
-                Array.Copy(b, 0, iwbo!, done, n);
-                Array.Copy(e, 0, elbo, done, n);
-            }
-            else
-            {
-                using var _ = no_grad();
-                var ll = model.LogLikelihood(x).to(ScalarType.Float64).cpu().data<double>().ToArray();
-                Array.Copy(ll, 0, elbo, done, n);
-            }
-            advance?.Invoke(n);
-        }
-        return (elbo, iwbo);
-    }
-
     static int RunEval(Args a)
     {
         var (model, run, options) = LoadRun(a);
@@ -128,11 +97,11 @@ static class EvalCommands
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
         int count = ds.Count;
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        (double[] Elbo, double[]? Iwbo) r = default;
+        ImageBounds r = null!;
         if (Common.Interactive && !a.Flag("json"))
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx => { var t = ctx.AddTask($"{dataset} {split}", maxValue: count); r = Bounds(model, batcher, count, batch, k, drawsPerPass, n => t.Increment(n)); });
-        else r = Bounds(model, batcher, count, batch, k, drawsPerPass, null);
+                .Start(ctx => { var t = ctx.AddTask($"{dataset} {split}", maxValue: count); r = DatasetBounds.Evaluate(model, batcher, count, batch, k, drawsPerPass, n => t.Increment(n)); });
+        else r = DatasetBounds.Evaluate(model, batcher, count, batch, k, drawsPerPass);
 
         int d = model.Config.Dimensions;
         double elboBpd = Likelihood.BitsPerDim(r.Elbo.Average(), d);
@@ -192,19 +161,19 @@ static class EvalCommands
         }
         CheckShape(model, ds, source);
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
-        var (elbo, iwbo) = Bounds(model, batcher, ds.Count, batch, k, Math.Min(k, 64), null);
+        var bounds = DatasetBounds.Evaluate(model, batcher, ds.Count, batch, k, Math.Min(k, 64));
         var names = ds is FolderDataset fd ? fd.Files : null;
         var csv = new StringBuilder("index,image,bpd\n");
         for (int i = 0; i < ds.Count; i++)
         {
-            double bpd = Likelihood.BitsPerDim((iwbo ?? elbo)[i], model.Config.Dimensions);
+            double bpd = Likelihood.BitsPerDim(bounds.Best[i], model.Config.Dimensions);
             string name = names is null ? $"{source}:{i}" : names[i];
             csv.Append(i).Append(',').Append(Csv(name)).Append(',').Append(bpd.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
         string tmp = outPath + ".tmp";
         File.WriteAllText(tmp, csv.ToString());
         File.Move(tmp, outPath, overwrite: true);
-        var all = Enumerable.Range(0, ds.Count).Select(i => Likelihood.BitsPerDim((iwbo ?? elbo)[i], model.Config.Dimensions)).ToArray();
+        var all = Enumerable.Range(0, ds.Count).Select(i => Likelihood.BitsPerDim(bounds.Best[i], model.Config.Dimensions)).ToArray();
         AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source}: mean {Common.Fmt(all.Average())} bpd, min {Common.Fmt(all.Min())}, max {Common.Fmt(all.Max())} → {outPath}");
         return 0;
     }
