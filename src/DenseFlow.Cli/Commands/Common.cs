@@ -48,6 +48,19 @@ static class Common
         catch (Exception) { throw a.Error($"--device must be cpu or cuda[:N], got '{s}'"); }
     }
 
+    public static readonly OptionSpec Weights = new("weights", "auto (default: the weight average when the run has one, from `train --ema`), live or ema", Meta: "W");
+
+    static readonly Dictionary<string, RunWeights> WeightChoices = new() { ["auto"] = RunWeights.Auto, ["live"] = RunWeights.Live, ["ema"] = RunWeights.Averaged };
+
+    /// <summary>Loads a run's model with the weights --weights asks for.</summary>
+    public static DenseFlowModel LoadRunModel(Args a, RunDirectory run)
+    {
+        var weights = a.Choice("weights", RunWeights.Auto, WeightChoices);
+        var model = run.LoadModel(ParseDevice(a), weights);
+        if (run.LoadsAverage(weights) && Interactive) Spectre.Console.AnsiConsole.MarkupLine("[grey]using the run's weight average (--weights live for the last weights)[/]");
+        return model;
+    }
+
     public static RunDirectory ExistingRun(Args a)
     {
         string dir = a.String("run") ?? a.Positional ?? throw a.Error("--run RUN_DIR is required");

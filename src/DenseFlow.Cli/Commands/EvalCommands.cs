@@ -32,6 +32,7 @@ static class EvalCommands
             new OptionSpec("double", "evaluate in float64", OptionKind.Flag),
             new OptionSpec("json", "print the result as JSON (field `bpd`: IWBO if K > 1, else ELBO)", OptionKind.Flag),
             Common.LayoutOption,
+            Common.Weights,
             Common.Device,
         },
         Run = RunEval,
@@ -54,6 +55,7 @@ static class EvalCommands
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("seed", "seed of the draws (default 0)", Meta: "S"),
             Common.LayoutOption,
+            Common.Weights,
             Common.Device,
         },
         Run = RunScore,
@@ -62,9 +64,8 @@ static class EvalCommands
     static (DenseFlowModel Model, RunDirectory Run, TrainingOptions? Options) LoadRun(Args a)
     {
         var run = Common.ExistingRun(a);
-        var device = Common.ParseDevice(a);
         var layout = Common.Layout(a);
-        var model = run.LoadModel(device);
+        var model = Common.LoadRunModel(a, run);
         model.ActivationLayout = layout;
         model.eval();
         var options = File.Exists(run.OptionsFile) ? TrainingOptions.Load(run.OptionsFile) : null;

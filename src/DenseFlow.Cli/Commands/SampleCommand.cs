@@ -23,6 +23,7 @@ static class SampleCommand
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("scale", "enlarge the grid by an integer factor (default 1)", Meta: "S"),
             Common.LayoutOption,
+            Common.Weights,
             Common.Device,
         },
         Run = Run,
@@ -41,7 +42,7 @@ static class SampleCommand
         if (dir is not null && !Directory.Exists(dir)) throw a.Error($"--out {outPath}: directory {dir} does not exist");
         var run = Common.ExistingRun(a);
         var layout = Common.Layout(a);
-        using var model = run.LoadModel(Common.ParseDevice(a));
+        using var model = Common.LoadRunModel(a, run);
         model.ActivationLayout = layout;
         model.eval();
         using var noise = new SeededNoise(seed);

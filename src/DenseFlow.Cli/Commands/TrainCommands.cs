@@ -46,6 +46,7 @@ static class TrainCommands
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
             new("double", "train in float64", OptionKind.Flag),
+            new("ema", "keep an exponential moving average of the weights with this decay (e.g. 0.999); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
         }.Concat(RunOptions).ToArray(),
         Run = RunTrain,
     };
@@ -83,6 +84,14 @@ static class TrainCommands
         };
     }
 
+    static double? EmaDecay(Args a)
+    {
+        const string what = "a decay in (0, 1), e.g. 0.999";
+        var d = a.Double("ema", 0, exclusive: true, what: what);
+        if (d >= 1) throw a.Error($"--ema must be {what}, got '{a.String("ema")}'");
+        return d;
+    }
+
     static int RunTrain(Args a)
     {
         if (a.Has("resume"))
@@ -111,6 +120,7 @@ static class TrainCommands
             Augmentation = a.Has("augment") ? a.Choice("augment", Augmentation.None, Augments) : null,
             TrainLimit = a.Int("train-limit", 1, "a positive integer"),
             Double = a.Flag("double"),
+            EmaDecay = EmaDecay(a),
             Epochs = a.Has("epochs") || a.Has("minutes") || a.Has("max-steps") ? null : 10,
         });
 
@@ -230,7 +240,7 @@ static class TrainCommands
             {
                 if ((DateTime.UtcNow - last).TotalSeconds < 15) return;
                 last = DateTime.UtcNow;
-                Console.WriteLine($"step {p.Step} epoch {p.Epoch} batch {p.BatchInEpoch}/{p.BatchesPerEpoch}: bpd {Common.Fmt(p.Bpd, "F3")}, {Common.Fmt(p.ImagesPerSecond, "F1")} images/s, lr {p.LearningRate:E2}, {Common.Fmt(p.ElapsedSeconds, "F0")} s{(p.BadSteps > 0 ? $", {p.BadSteps} bad steps" : "")}");
+                Console.WriteLine($"step {p.Step} epoch {p.Epoch} batch {p.BatchInEpoch}/{p.BatchesPerEpoch} ({p.ImagesSeen:N0} images): bpd {Common.Fmt(p.Bpd, "F3")}, {Common.Fmt(p.ImagesPerSecond, "F1")} images/s, lr {p.LearningRate:E2}, {Common.Fmt(p.ElapsedSeconds, "F0")} s{(p.BadSteps > 0 ? $", {p.BadSteps} bad steps" : "")}");
             };
             result = trainer.Run(cancel.Token);
         }

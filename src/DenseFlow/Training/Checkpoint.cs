@@ -14,6 +14,8 @@ public sealed record TrainingState
     public int BatchInEpoch { get; init; }
     public long Step { get; init; }
     public long OptimizerStep { get; init; }
+    /// <summary>Training images seen (0 in checkpoints written before it was recorded).</summary>
+    public long ImagesSeen { get; init; }
     public string NoiseState { get; init; } = "";
     public double ElapsedSeconds { get; init; }
     public long BadStepsTotal { get; init; }
@@ -31,7 +33,8 @@ public static class Checkpoint
     public const int FormatVersion = 1;
     public const string FileName = "checkpoint.bin";
 
-    public static void Save(string path, DenseFlowModel model, Adamax optimizer, TrainingState state, Func<Stream, Stream>? wrap = null)
+    /// <param name="average">the weight average, stored with the optimiser state as "ema."-prefixed entries</param>
+    public static void Save(string path, DenseFlowModel model, Adamax optimizer, TrainingState state, Func<Stream, Stream>? wrap = null, WeightAverage? average = null)
     {
         string tmp = path + ".tmp";
         try
@@ -47,7 +50,7 @@ public static class Checkpoint
                     w.Write(JsonSerializer.Serialize(state, DenseFlowConfig.Json));
                     w.Write(model.Config.ToJson());
                     model.save(w);
-                    var entries = optimizer.State().ToList();
+                    var entries = optimizer.State().Concat(average?.State() ?? []).ToList();
                     w.Write(entries.Count);
                     foreach (var (name, value) in entries) WriteTensor(w, name, value);
                     w.Flush();
@@ -75,8 +78,12 @@ public static class Checkpoint
         return state;
     }
 
-    /// <summary>Loads weights (and, when given, optimiser state) into a model built from the same configuration.</summary>
-    public static TrainingState Load(string path, DenseFlowModel model, Adamax? optimizer)
+    /// <summary>
+    /// Loads weights (and, when given, optimiser state and weight average) into a model built from the same
+    /// configuration. <paramref name="averagedWeights"/> puts the stored weight average into the model's
+    /// parameters instead of the live weights (when the checkpoint has one).
+    /// </summary>
+    public static TrainingState Load(string path, DenseFlowModel model, Adamax? optimizer, WeightAverage? average = null, bool averagedWeights = false)
     {
         using var r = Open(path, out var state);
         var config = ReadConfigPart(r, path);
@@ -89,6 +96,8 @@ public static class Checkpoint
             var entries = new Dictionary<string, Tensor>();
             for (int i = 0; i < n; i++) { var (name, t) = ReadTensor(r); entries[name] = t; }
             optimizer?.Restore(state.OptimizerStep, entries);
+            average?.Restore(entries);
+            if (averagedWeights) WeightAverage.LoadInto(model, entries);
             foreach (var t in entries.Values) t.Dispose();
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException or InvalidOperationException)

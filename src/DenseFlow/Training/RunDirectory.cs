@@ -15,6 +15,8 @@ public sealed class RunDirectory
     public string CheckpointFile => System.IO.Path.Combine(Path, Checkpoint.FileName);
     /// <summary>Final (or imported) weights in <see cref="ModelFile"/> format.</summary>
     public string ModelFile => System.IO.Path.Combine(Path, "model.dfn");
+    /// <summary>Final weight average (Polyak averaging, `train --ema`) in <see cref="ModelFile"/> format.</summary>
+    public string AveragedModelFile => System.IO.Path.Combine(Path, "model-ema.dfn");
     public string MetricsFile => System.IO.Path.Combine(Path, "metrics.jsonl");
     public string CurveFile => System.IO.Path.Combine(Path, "curve.png");
     public string SamplesDir => System.IO.Path.Combine(Path, "samples");
@@ -22,18 +24,40 @@ public sealed class RunDirectory
 
     public bool HasRun => File.Exists(OptionsFile) || File.Exists(CheckpointFile) || File.Exists(ModelFile);
 
-    /// <summary>Loads the run's model: model.dfn when present, else the weights of checkpoint.bin.</summary>
-    public DenseFlowModel LoadModel(Device? device = null)
+    /// <summary>
+    /// Loads the run's model: model.dfn when present, else the weights of checkpoint.bin. With
+    /// <see cref="RunWeights.Auto"/> the weight average is used when the run has one (model-ema.dfn, or the
+    /// average stored in checkpoint.bin); <see cref="RunWeights.Averaged"/> insists on it.
+    /// </summary>
+    public DenseFlowModel LoadModel(Device? device = null, RunWeights weights = RunWeights.Live)
     {
         if (!Directory.Exists(Path)) throw new TrainingException($"{Path}: run directory not found");
-        if (File.Exists(ModelFile)) return Model.ModelFile.Load(ModelFile, device);
+        bool averaged = weights != RunWeights.Live;
+        if (averaged && File.Exists(AveragedModelFile)) return Model.ModelFile.Load(AveragedModelFile, device);
+        if (weights == RunWeights.Averaged && !CheckpointHasAverage())
+            throw new TrainingException($"{Path}: no weight average (model-ema.dfn); the run was trained without --ema");
+        if (!(averaged && CheckpointHasAverage()) && File.Exists(ModelFile)) return Model.ModelFile.Load(ModelFile, device);
         if (File.Exists(CheckpointFile))
         {
             var model = new DenseFlowModel(Checkpoint.ReadConfig(CheckpointFile));
-            Checkpoint.Load(CheckpointFile, model, null);
+            Checkpoint.Load(CheckpointFile, model, null, averagedWeights: averaged);
             if (device is not null) model.to(device);
             return model;
         }
         throw new TrainingException($"{Path}: no model.dfn or checkpoint.bin (expected a directory made by `denseflow train` or `denseflow import`)");
     }
+
+    /// <summary>Whether <see cref="LoadModel"/> with these weights gives the weight average.</summary>
+    public bool LoadsAverage(RunWeights weights) =>
+        weights == RunWeights.Averaged || (weights == RunWeights.Auto && (File.Exists(AveragedModelFile) || CheckpointHasAverage()));
+
+    bool CheckpointHasAverage()
+    {
+        if (!File.Exists(OptionsFile)) return false;
+        try { return TrainingOptions.Load(OptionsFile).EmaDecay is not null && File.Exists(CheckpointFile); }
+        catch (TrainingException) { return false; }
+    }
 }
+
+/// <summary>Which weights of a run to use: the live (last optimised) ones, the weight average, or the average when there is one.</summary>
+public enum RunWeights { Auto, Live, Averaged }

@@ -12,7 +12,7 @@ namespace DenseFlow.Training;
 
 /// <summary>What the trainer reports after every step.</summary>
 public sealed record TrainingProgress(long Step, int Epoch, int BatchInEpoch, int BatchesPerEpoch, double Bpd, double LearningRate,
-    double ImagesPerSecond, double ElapsedSeconds, double? BudgetSeconds, long? TotalSteps, long BadSteps);
+    double ImagesPerSecond, double ElapsedSeconds, double? BudgetSeconds, long? TotalSteps, long BadSteps, long ImagesSeen = 0);
 
 /// <summary>What the trainer reports after every epoch.</summary>
 public sealed record EpochReport(int Epoch, long Step, double TestBpd, double InverseError, double TrainBpd, string? SampleGrid);
@@ -35,6 +35,7 @@ public sealed class Trainer : IDisposable
     readonly SeededNoise _noise;
     readonly LearningRateSchedule _schedule;
     readonly Device _device;
+    readonly WeightAverage? _average;
     TrainingState _state;
     double _lastTrainBpd = double.NaN;
     long _consecutiveBad;
@@ -48,6 +49,8 @@ public sealed class Trainer : IDisposable
 
     public DenseFlowModel Model => _model;
     public TrainingState State => _state;
+    /// <summary>The weight average (null unless <see cref="TrainingOptions.EmaDecay"/> is set).</summary>
+    public WeightAverage? Average => _average;
 
     public Trainer(DenseFlowModel model, TrainingOptions options, IImageDataset train, IImageDataset test, string runDir, bool resume)
     {
@@ -68,11 +71,14 @@ public sealed class Trainer : IDisposable
         _model.Noise = _noise;
         _model.RecomputeFraction = options.RecomputeFraction;
         _model.ActivationLayout = options.ActivationLayout;
+        if (options.EmaDecay is { } decay) _average = new WeightAverage(model, decay);
         _state = new TrainingState();
         if (resume)
         {
-            _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer);
+            _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
             _noise.SetState(Convert.FromBase64String(_state.NoiseState));
+            // Checkpoints from before images were counted: every step had a full batch (drop-last).
+            if (_state.ImagesSeen == 0 && _state.Step > 0) _state = _state with { ImagesSeen = _state.Step * options.BatchSize };
             // Metrics written after the checkpoint belong to steps that will run again.
             if (File.Exists(_run.MetricsFile)) MetricsLog.TruncateAfterStep(_run.MetricsFile, _state.Step);
         }
@@ -104,7 +110,7 @@ public sealed class Trainer : IDisposable
             RunStep(metrics, tb);
             double ips = (_state.Step - stepsAtStart) * _options.BatchSize / Math.Max(1e-9, rate.Elapsed.TotalSeconds);
             Progress?.Invoke(new TrainingProgress(_state.Step, _state.Epoch, _state.BatchInEpoch, _train.BatchesPerEpoch, _lastTrainBpd,
-                _schedule.At(_state.Step, _state.Epoch), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal));
+                _schedule.At(_state.Step, _state.Epoch), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal, _state.ImagesSeen));
 
             if (_state.BatchInEpoch >= _train.BatchesPerEpoch)
             {
@@ -120,6 +126,8 @@ public sealed class Trainer : IDisposable
         _state = _state with { ElapsedSeconds = Elapsed(), Finished = reason != "interrupted" };
         SaveCheckpoint();
         ModelFile.Save(_model, _run.ModelFile);
+        if (_average is not null)
+            using (_average.Apply()) ModelFile.Save(_model, _run.AveragedModelFile);
         return new TrainingResult(_state.Step, _state.Epoch, _state.ElapsedSeconds, lastTest, reason);
     }
 
@@ -142,6 +150,7 @@ public sealed class Trainer : IDisposable
         if (ok)
         {
             _optimizer.Apply(lr);
+            _average?.Update(_optimizer.Step);
             _consecutiveBad = 0;
             _lastTrainBpd = bpd;
         }
@@ -158,20 +167,23 @@ public sealed class Trainer : IDisposable
                     + (File.Exists(_run.CheckpointFile) ? $"restored the last good checkpoint ({_run.CheckpointFile})" : "no checkpoint to restore");
                 if (File.Exists(_run.CheckpointFile))
                 {
-                    _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer);
+                    _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
                     _noise.SetState(Convert.FromBase64String(_state.NoiseState));
                 }
                 throw new TrainingException(message);
             }
         }
-        _state = _state with { Step = _state.Step + 1, BatchInEpoch = _state.BatchInEpoch + 1, OptimizerStep = _optimizer.Step };
+        _state = _state with { Step = _state.Step + 1, BatchInEpoch = _state.BatchInEpoch + 1, OptimizerStep = _optimizer.Step, ImagesSeen = _state.ImagesSeen + _options.BatchSize };
         if (ok)
         {
-            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, train_bpd = bpd, lr, bad_steps = _state.BadStepsTotal });
+            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, images = ImagesSeen, train_bpd = bpd, lr, bad_steps = _state.BadStepsTotal });
             tb.AddScalar("train/bpd", (float)bpd, _state.Step);
             tb.AddScalar("train/lr", (float)lr, _state.Step);
         }
     }
+
+    /// <summary>Training images seen so far: the machine-independent clock of a learning curve.</summary>
+    long ImagesSeen => _state.ImagesSeen;
 
     bool GradientsFinite()
     {
@@ -189,6 +201,8 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var saved = _model.Noise;
+        // With a weight average, the test bound and samples are those of the averaged weights.
+        using var averaged = _average?.Apply();
         try
         {
             _model.eval();
@@ -226,7 +240,7 @@ public sealed class Trainer : IDisposable
                 var samples = _model.Sample(_options.SamplesPerEpoch, _options.SampleTemperature);
                 Png.SaveGrid(grid, samples.cpu());
             }
-            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, test_bpd = testBpd, inverse_error = inverseError, partial_epoch = partial, elapsed_seconds = _state.ElapsedSeconds });
+            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, images = ImagesSeen, test_bpd = testBpd, weights = _average is null ? "live" : "ema", inverse_error = inverseError, partial_epoch = partial, elapsed_seconds = _state.ElapsedSeconds });
             tb.AddScalar("test/bpd", (float)testBpd, _state.Step);
             tb.AddScalar("test/inverse_error", (float)inverseError, _state.Step);
             WriteCurve();
@@ -252,12 +266,13 @@ public sealed class Trainer : IDisposable
     void SaveCheckpoint()
     {
         _state = _state with { NoiseState = Convert.ToBase64String(_noise.GetState()), OptimizerStep = _optimizer.Step };
-        Checkpoint.Save(_run.CheckpointFile, _model, _optimizer, _state);
+        Checkpoint.Save(_run.CheckpointFile, _model, _optimizer, _state, average: _average);
     }
 
     public void Dispose()
     {
         _optimizer.Dispose();
+        _average?.Dispose();
         _noise.Dispose();
     }
 }

@@ -42,6 +42,9 @@ public sealed record TrainingOptions
     /// <summary>Fine-tuning phase (SPEC §7): lr 2e−5, optimiser state kept, no warm-up.</summary>
     public bool FineTune { get; init; }
 
+    /// <summary>Decay of the weight average used for evaluation and sampling (null: none; see <see cref="WeightAverage"/>).</summary>
+    public double? EmaDecay { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, DenseFlowConfig.Json);
 
     public static TrainingOptions Load(string path)
