@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using DenseFlow.Cli;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using DenseFlow.Tests.IO;
 using DenseFlow.Tests.Training;
@@ -95,11 +96,13 @@ public class CliTests : IDisposable
         Assert.Contains("nope.json", e3);
     }
 
-    [Fact]
-    public void ImportTheOfficialCheckpointIntoARunThatSamples()
+    [Theory]
+    [InlineData("checkpoint.pt")]
+    [InlineData("weights.npz")]
+    public void ImportTheOfficialWeightsIntoARunThatReplaysTheFixture(string weightFile)
     {
         string run = Path.Combine(_dir, "imported");
-        var (code, o, e) = Run("import", Path.Combine(FixturePaths.OfficialSmall, "checkpoint.pt"),
+        var (code, o, e) = Run("import", Path.Combine(FixturePaths.OfficialSmall, weightFile),
             "--config", Path.Combine(FixturePaths.OfficialSmall, "config.json"), "--out", run);
         Assert.True(code == 0, o + e);
         var (ic, io, _) = Run("info", "--run", run);
@@ -108,15 +111,29 @@ public class CliTests : IDisposable
         string png = Path.Combine(_dir, "imported.png");
         var (sc, so, se) = Run("sample", "--run", run, "-n", "4", "--out", png);
         Assert.True(sc == 0, so + se);
-        Assert.True(File.Exists(png));
-        // The imported weights are the official ones: the run's model replays the fixture exactly.
+        Assert.True(new FileInfo(png).Length > 0);
+
+        // The imported run's model replays the fixture's recorded draws to the official log-likelihoods.
         using var model = new DenseFlow.Training.RunDirectory(run).LoadModel();
-        using var reference = new DenseFlowModel(model.Config);
-        ReferenceWeights.Load(reference, Path.Combine(FixturePaths.OfficialSmall, "weights.npz"));
-        var a = reference.state_dict();
-        foreach (var (name, t) in model.state_dict()) Assert.True(t.eq(a[name]).all().item<bool>(), name);
-        // A second import into the same directory is refused.
-        Assert.Equal(2, Run("import", Path.Combine(FixturePaths.OfficialSmall, "checkpoint.pt"), "--preset", "official-small", "--out", run).Code);
+        model.eval();
+        Dictionary<string, DenseFlow.IO.NpyArray> arrays;
+        using (var npz = DenseFlow.IO.Npz.Open(Path.Combine(FixturePaths.OfficialSmall, "case.npz"))) arrays = npz.ReadAll();
+        var draws = arrays.Keys.Where(k => k.StartsWith("noise_")).OrderBy(k => k).Select(k => arrays[k].ToTensor(k)).ToList();
+        model.Noise = new DenseFlow.Noise.ReplayNoise(draws);
+        using var x = arrays["x"].ToTensor("x");
+        using var _ = TorchSharp.torch.no_grad();
+        var ours = model.LogLikelihood(x).to(TorchSharp.torch.ScalarType.Float64).data<double>().ToArray();
+        var official = arrays["loglik"].ToDouble();
+        Assert.Equal(official.Length, ours.Length);
+        for (int i = 0; i < ours.Length; i++)
+            Assert.True(Math.Abs(ours[i] - official[i]) <= 1e-5 * model.Config.Dimensions, $"image {i}: {ours[i]} vs official {official[i]}");
+
+        // A second import into the same directory is refused and leaves the run as it was.
+        byte[] before = File.ReadAllBytes(Path.Combine(run, "model.dfn"));
+        var (again, _, againErr) = Run("import", Path.Combine(FixturePaths.OfficialSmall, weightFile), "--preset", "official-small", "--out", run);
+        Assert.Equal(2, again);
+        Assert.Single(againErr.Trim().Split('\n'));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "model.dfn")));
     }
 
     [Fact]
@@ -172,9 +189,27 @@ public class CliTests : IDisposable
         Assert.True(ec == 0, json + ee);
         using (var doc = JsonDocument.Parse(json))
         {
-            double bpd = doc.RootElement.GetProperty("bpd").GetDouble();
-            double elbo = doc.RootElement.GetProperty("elbo_bpd").GetDouble();
-            Assert.True(bpd > 0 && bpd <= elbo + 1e-9, $"iwbo {bpd} elbo {elbo}");
+            Assert.Equal(4, doc.RootElement.GetProperty("k").GetInt32());
+            Assert.Equal(8, doc.RootElement.GetProperty("images").GetInt32());
+            Assert.True(doc.RootElement.GetProperty("iwbo_bpd").GetDouble() > 0);
+        }
+        // The single-sample figure is the model's own bits/dim of those 8 images with the seed-0 draws.
+        var (e1, json1, ee1) = Run("eval", "--run", run, "--limit", "8", "--json");
+        Assert.True(e1 == 0, json1 + ee1);
+        using (var doc = JsonDocument.Parse(json1))
+        using (var m = new DenseFlow.Training.RunDirectory(run).LoadModel())
+        using (var noise = new DenseFlow.Noise.SeededNoise(0))
+        {
+            m.eval();
+            m.Noise = noise;
+            var test = DenseFlow.Data.Datasets.Open("fashion-mnist", null, "test", new DenseFlow.Data.DatasetOptions { Limit = 8 });
+            using var x = new DenseFlow.Data.ImageBatcher(test, 8, false, 0, DenseFlow.Data.Augmentation.None, false).GetRange(0, 8);
+            using var _ = TorchSharp.torch.no_grad();
+            var ll = m.LogLikelihood(x).to(TorchSharp.torch.ScalarType.Float64).data<double>().ToArray();
+            double expected = -ll.Average() / (28 * 28 * Math.Log(2));
+            double got = doc.RootElement.GetProperty("elbo_bpd").GetDouble();
+            Assert.True(Math.Abs(got - expected) <= 1e-9 * expected, $"eval ELBO {got} bpd, the model's own {expected}");
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("iwbo_bpd").ValueKind);
         }
 
         string png = Path.Combine(_dir, "samples.png");

@@ -111,7 +111,8 @@ public sealed class DenseFlowModelTests
     public void Bound_DrawsDequantizerNoiseFirst_ThenCrossUnitNoiseInBlockOrder()
     {
         using var scope = NewDisposeScope();
-        var config = TinyConfig() with { UnitsPerBlock = [3, 2] };
+        // The standard prior, so that the prior term can be checked by hand below.
+        var config = TinyConfig() with { UnitsPerBlock = [3, 2], Prior = PriorKind.Standard };
         using var model = BuildInitialised(config, 220);
         var recording = new RecordingNoise(new SeededNoise(221));
         model.Noise = recording;
@@ -119,7 +120,15 @@ public sealed class DenseFlowModelTests
         var shapes = recording.Draws.Select(d => string.Join(",", d.shape)).ToArray();
         // dequantizer base (2,12,4,4); block 0 before units 1 and 2 (2,2,4,4); block 1 before unit 1 (2,2,2,2).
         Assert.Equal(new[] { "2,12,4,4", "2,2,4,4", "2,2,4,4", "2,2,2,2" }, shapes);
-        AssertClose(terms.DequantTerm + terms.FlowLogDet + terms.PriorLogProb, terms.LogLikelihood, 1e-3, "bound = sum of its terms");
+        // The prior term is the N(0, I) log-density of the latent, computed here by hand in float64.
+        var z = terms.Latent.to(ScalarType.Float64).reshape(2, -1);
+        var prior = ToDoubles(terms.PriorLogProb);
+        for (int i = 0; i < 2; i++)
+        {
+            var zi = ToDoubles(z[i]);
+            double expected = -0.5 * zi.Sum(v => v * v) - 0.5 * zi.Length * Math.Log(2 * Math.PI);
+            Assert.True(Math.Abs(prior[i] - expected) <= 1e-4 * Math.Abs(expected), $"image {i}: prior term {prior[i]}, N(0, I) log-density {expected}");
+        }
     }
 
     /// <summary>SPEC §5: G_k = concat(x⁽⁰⁾, y₀, …, y_{k−2}), e = μ + σ·ε appended after y_{k−1}, checked by hand for 4 units.</summary>
@@ -171,6 +180,17 @@ public sealed class DenseFlowModelTests
         Assert.True(samples.unique().Item1.numel() > 10, "samples are (nearly) constant");
         Assert.Equal(2, recording.Draws.Count);
         Assert.All(recording.Draws, d => Assert.Equal(new long[] { 5, 28, 2, 2 }, d.shape));
+        // Draw 0 is the prior's latent, draw 1 the dropped half: decoding them in that role gives the samples,
+        // in the swapped roles other images.
+        Tensor DecodeFrom(Tensor priorDraw, Tensor droppedDraw)
+        {
+            model.Noise = new ReplayNoise(new[] { priorDraw });
+            var z = model.SampleLatent(5);
+            model.Noise = new ReplayNoise(new[] { droppedDraw });
+            return model.Decode(z);
+        }
+        Assert.True(Same(DecodeFrom(recording.Draws[0], recording.Draws[1]), samples), "samples are not Decode(prior(draw 0)) with draw 1 as the dropped half");
+        Assert.False(Same(DecodeFrom(recording.Draws[1], recording.Draws[0]), samples), "swapping the roles of the two draws gives the same samples");
 
         // The same seed gives the same samples.
         model.Noise = new SeededNoise(231);
@@ -194,20 +214,37 @@ public sealed class DenseFlowModelTests
     }
 
     [Fact]
-    public void ImportanceWeighted_WithEightDraws_IsAtLeastTheMeanOfItsBounds()
+    public void ImportanceWeighted_WithEightDraws_IsTheLogMeanExpOfSeparatelyComputedBounds()
     {
         using var scope = NewDisposeScope();
         var config = TinyConfig();
         using var model = BuildInitialised(config, 250);
         var x = RandomImages(251, 2, config);
-        model.Noise = new SeededNoise(252);
-        var iw = Likelihood.ImportanceWeighted(model, x, 8, 3, out var all);
+        var recording = new RecordingNoise(new SeededNoise(252));
+        model.Noise = recording;
+        var iw = ToDoubles(Likelihood.ImportanceWeighted(model, x, 8, 3, out var all));
         Assert.Equal(new long[] { 2, 8 }, all.shape);
-        AssertClose(all.logsumexp(1) - Math.Log(8), iw, 1e-9, "IWBO = logsumexp(L_k) − ln K");
-        var mean = ToDoubles(all.mean(new long[] { 1 }));
-        var iws = ToDoubles(iw);
-        for (int i = 0; i < 2; i++) Assert.True(iws[i] >= mean[i], $"image {i}: IWBO {iws[i]} < mean bound {mean[i]}");
-        Assert.True(all.std(1).min().item<double>() > 1e-3, "the 8 draws give identical bounds");
+        // Passes of 3, 3 and 2 draws, each drawing the same noise tensors (dequantizer, then cross-unit) for all its rows.
+        Assert.Equal(0, recording.Draws.Count % 3);
+        int perPass = recording.Draws.Count / 3;
+        int[] drawsInPass = { 3, 3, 2 };
+        // Independently: each (image, draw) bound on its own, from its rows of the recorded noise, then a
+        // float64 logsumexp written out here.
+        for (int i = 0; i < 2; i++)
+        {
+            var bounds = new List<double>();
+            for (int p = 0; p < 3; p++)
+                for (int j = 0; j < drawsInPass[p]; j++)
+                {
+                    long row = i * drawsInPass[p] + j;
+                    model.Noise = new ReplayNoise(recording.Draws.Skip(perPass * p).Take(perPass).Select(d => d.narrow(0, row, 1)).ToList());
+                    bounds.Add(model.LogLikelihood(x.narrow(0, i, 1)).to(ScalarType.Float64).item<double>());
+                }
+            double max = bounds.Max();
+            double expected = max + Math.Log(bounds.Sum(b => Math.Exp(b - max))) - Math.Log(8);
+            Assert.True(Math.Abs(iw[i] - expected) <= 1e-5 * Math.Abs(expected), $"image {i}: IWBO {iw[i]}, logsumexp of separate bounds {expected}");
+            Assert.True(bounds.Max() - bounds.Min() > 1e-3, $"image {i}: the 8 draws give identical bounds");
+        }
 
         // Layout: with all 8 draws in one pass, row i of allBounds is image i's draws.
         model.Noise = new SeededNoise(253);
