@@ -19,6 +19,12 @@ public sealed class ImageNetDataset : IImageDataset
     private readonly int[] _starts; // index of each file's first image; last element = Count
     private readonly int? _maxCached;
     private readonly Dictionary<int, byte[]> _cache = new();
+
+    /// <summary>Batch files read from disk so far (a file evicted and needed again counts twice).</summary>
+    internal int FilesLoaded { get; private set; }
+
+    /// <summary>Batch files held in memory now.</summary>
+    internal int FilesCached { get { lock (_lock) return _cache.Count; } }
     private readonly LinkedList<int> _recent = new(); // most recently used file first
     private readonly object _lock = new();
 
@@ -105,6 +111,7 @@ public sealed class ImageNetDataset : IImageDataset
 
             // Loading under the lock keeps at most one ~300 MB file in flight at a time.
             var pixels = Load(_files[file]);
+            FilesLoaded++;
             if (_maxCached is int max)
             {
                 while (_cache.Count >= max)

@@ -51,6 +51,26 @@ public sealed class ImageNetDatasetTests : IDisposable
     }
 
     [Fact]
+    public void Cache_EvictsTheLeastRecentlyUsedFile_AndRereadsItCorrectly()
+    {
+        for (int i = 1; i <= 10; i++)
+            WriteNpz(_dir.Combine($"train_data_batch_{i}.npz"), i, rows: 1, size: 32, compress: false);
+
+        var ds = new ImageNetDataset("imagenet32", 32, _dir.Path, "train", maxCachedFiles: 2);
+        Assert.Equal(TestFiles.Pattern(3072, 10), TestFiles.Image(ds, 0));
+        Assert.Equal(TestFiles.Pattern(3072, 20), TestFiles.Image(ds, 1));
+        Assert.Equal(TestFiles.Pattern(3072, 10), TestFiles.Image(ds, 0)); // file 1 is now the most recent
+        Assert.Equal(TestFiles.Pattern(3072, 30), TestFiles.Image(ds, 2)); // evicts file 2, the least recent
+        Assert.Equal(3, ds.FilesLoaded);
+        Assert.Equal(2, ds.FilesCached);
+        Assert.Equal(TestFiles.Pattern(3072, 10), TestFiles.Image(ds, 0)); // still cached
+        Assert.Equal(3, ds.FilesLoaded);
+        Assert.Equal(TestFiles.Pattern(3072, 20), TestFiles.Image(ds, 1)); // read again after eviction
+        Assert.Equal(4, ds.FilesLoaded);
+        Assert.Equal(2, ds.FilesCached);
+    }
+
+    [Fact]
     public void WrongRowLength_ThrowsNamingFileAndExpectedShape()
     {
         WriteNpz(_dir.Combine("val_data.npz"), 1, rows: 2, size: 64, compress: false); // 64×64 rows given to imagenet32
