@@ -155,6 +155,12 @@ public static class Soak
             }
             Take(0);
             TrainingResult result;
+            // Checkpoints are counted on disk: each atomic write ends in a rename onto checkpoint.bin.
+            Directory.CreateDirectory(runDir);
+            long checkpointWrites = 0;
+            using var watcher = new FileSystemWatcher(runDir, Checkpoint.FileName) { NotifyFilter = NotifyFilters.FileName };
+            watcher.Renamed += (_, e) => { if (e.Name == Checkpoint.FileName) Interlocked.Increment(ref checkpointWrites); };
+            watcher.EnableRaisingEvents = true;
             using (var trainer = new Trainer(model, options, train, test, runDir, resume: false))
             {
                 trainer.Progress += p => { if (p.Step % o.SampleEvery == 0) Take(p.Step); };
@@ -162,6 +168,9 @@ public static class Soak
                 result = trainer.Run();
             }
             Take(result.Steps);
+            // Rename events arrive asynchronously: wait until the count stops changing.
+            for (long seen = -1; seen != Interlocked.Read(ref checkpointWrites);) { seen = Interlocked.Read(ref checkpointWrites); Thread.Sleep(200); }
+            watcher.EnableRaisingEvents = false;
 
             long settleAt = Math.Max(Math.Max(o.CheckpointEverySteps > 0 ? o.CheckpointEverySteps : 0, firstEpochEnd == long.MaxValue ? 0 : firstEpochEnd),
                                      (long)Math.Ceiling(0.1 * o.Steps));
@@ -172,7 +181,7 @@ public static class Soak
             return new SoakReport
             {
                 Model = o.ModelName, Data = source, Steps = result.Steps, BatchSize = o.BatchSize, Epochs = epochs,
-                Checkpoints = o.CheckpointEverySteps > 0 ? result.Steps / o.CheckpointEverySteps : 0,
+                Checkpoints = Interlocked.Read(ref checkpointWrites),
                 ElapsedSeconds = clock.Elapsed.TotalSeconds, SettledStep = settled.Step,
                 RssSettledBytes = settled.RssBytes, RssEndBytes = samples[^1].RssBytes,
                 RssMaxAfterSettleBytes = after.Max(s => s.RssBytes), RssMinAfterSettleBytes = after.Min(s => s.RssBytes),
