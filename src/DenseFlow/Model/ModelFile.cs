@@ -20,16 +20,12 @@ public static class ModelFile
     static readonly byte[] Magic = Encoding.ASCII.GetBytes("DENSEFLOW-NET\n");
     public const int FormatVersion = 1;
 
-    public static void Save(DenseFlowModel model, string path)
-    {
-        string tmp = path + ".tmp";
-        using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            Write(model, stream);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes atomically: a failed save leaves the previous file as it was.</summary>
+    public static void Save(DenseFlowModel model, string path) => Save(model, path, null);
+
+    /// <param name="wrap">lets tests inject a stream that fails mid-write</param>
+    internal static void Save(DenseFlowModel model, string path, Func<Stream, Stream>? wrap) =>
+        Imaging.AtomicFile.Write(path, stream => Write(model, wrap?.Invoke(stream) ?? stream));
 
     public static void Write(DenseFlowModel model, Stream stream)
     {

@@ -47,6 +47,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Fault injection for tests: return true to make that step's loss NaN.</summary>
     internal Func<long, bool>? LossFault { get; set; }
 
+    /// <summary>Fault injection for tests: return true to make that step's gradient of the first parameter NaN (the loss stays finite).</summary>
+    internal Func<long, bool>? GradientFault { get; set; }
+
     public DenseFlowModel Model => _model;
     public TrainingState State => _state;
     /// <summary>The weight average (null unless <see cref="TrainingOptions.EmaDecay"/> is set).</summary>
@@ -145,6 +148,7 @@ public sealed class Trainer : IDisposable
         if (ok)
         {
             loss.backward();
+            if (GradientFault?.Invoke(_state.Step) == true) InjectNaNGradient();
             ok = GradientsFinite();
         }
         if (ok)
@@ -184,6 +188,12 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Training images seen so far: the machine-independent clock of a learning curve.</summary>
     long ImagesSeen => _state.ImagesSeen;
+
+    void InjectNaNGradient()
+    {
+        using var _ = no_grad();
+        _model.parameters().First(p => p.grad is not null).grad!.fill_(double.NaN);
+    }
 
     bool GradientsFinite()
     {

@@ -139,4 +139,38 @@ public sealed class ModelFileTests : IDisposable
         e = Assert.Throws<ModelFileException>(() => ModelFile.Load(missing));
         Assert.Contains(missing, e.Message);
     }
+
+    [Fact]
+    public void AFileOfAnotherFormatVersionIsRefusedNamingFileAndVersion()
+    {
+        using var scope = NewDisposeScope();
+        using var model = BuildInitialised(TinyConfig(), 310);
+        string path = Path.Combine(_dir, "future.dfn");
+        ModelFile.Save(model, path);
+        var bytes = File.ReadAllBytes(path);
+        // The version is the int32 right after the magic line.
+        int at = "DENSEFLOW-NET\n".Length;
+        Assert.Equal(ModelFile.FormatVersion, BitConverter.ToInt32(bytes, at));
+        BitConverter.GetBytes(ModelFile.FormatVersion + 7).CopyTo(bytes, at);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<ModelFileException>(() => ModelFile.Load(path));
+        Assert.Contains("future.dfn", e.Message);
+        Assert.Contains($"version {ModelFile.FormatVersion + 7}", e.Message);
+    }
+
+    [Fact]
+    public void AFailedSaveKeepsThePreviousFileAndLeavesNoTemporary()
+    {
+        using var scope = NewDisposeScope();
+        using var model = BuildInitialised(TinyConfig(), 320);
+        string path = Path.Combine(_dir, "model.dfn");
+        ModelFile.Save(model, path);
+        var before = File.ReadAllBytes(path);
+        using var other = BuildInitialised(TinyConfig(), 321);
+        Assert.Throws<IOException>(() => ModelFile.Save(other, path, s => new DenseFlow.Tests.Training.FailingStream(s, failAfter: before.Length / 2)));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.False(File.Exists(path + ".tmp"));
+        using var loaded = ModelFile.Load(path);
+        Assert.Equal(model.ParameterCount, loaded.ParameterCount);
+    }
 }

@@ -63,4 +63,54 @@ public class NumericalSafetyTests : IDisposable
         var a = model.state_dict();
         foreach (var (name, t) in fromDisk.state_dict()) Assert.True(t.eq(a[name]).all().item<bool>(), name);
     }
+
+    [Fact]
+    public void ANonFiniteGradientWithAFiniteLossIsSkippedAndLeavesTheWeightsAsTheyWere()
+    {
+        var (train, test) = Data();
+        using var model = new DenseFlowModel(TinyModels.FashionMnist, initSeed: 2);
+        using var trainer = new Trainer(model, Options with { MaxSteps = 4, CheckpointEverySteps = 0 }, train, test, _dir, resume: false);
+        var warnings = new List<string>();
+        trainer.Warning += warnings.Add;
+        Dictionary<string, Tensor>? beforeFault = null;
+        trainer.Progress += p =>
+        {
+            // After step 2 (index 1): keep the weights the faulty step 3 (index 2) must not change.
+            if (p.Step == 2) beforeFault = model.named_parameters().ToDictionary(x => x.name, x => { var c = x.parameter.detach().clone(); c.DetachFromDisposeScope(); return c; });
+            if (p.Step == 3)
+                foreach (var (name, value) in model.named_parameters())
+                    Assert.True(value.eq(beforeFault![name]).all().item<bool>(), $"{name} changed in the step with a NaN gradient");
+        };
+        trainer.GradientFault = step => step == 2;
+        trainer.Run();
+        Assert.Equal(1, trainer.State.BadStepsTotal);
+        Assert.Contains(warnings, w => w.Contains("step 2: non-finite gradient"));
+        Assert.NotNull(beforeFault);
+        foreach (var p in model.parameters()) Assert.True(p.isfinite().all().item<bool>());
+        // The steps around it were applied: the weights moved on after the faulty step.
+        Assert.Contains(model.named_parameters(), x => !x.parameter.eq(beforeFault![x.name]).all().item<bool>());
+    }
+
+    [Fact]
+    public void TheInverseErrorWarningFiresAboveItsThresholdOnly()
+    {
+        var (train, test) = Data();
+        var warnings = new List<string>();
+        using (var model = new DenseFlowModel(TinyModels.FashionMnist, initSeed: 2))
+        using (var trainer = new Trainer(model, Options with { MaxSteps = 2, CheckpointEverySteps = 0, InverseErrorWarning = 0 }, train, test, _dir, resume: false))
+        {
+            trainer.Warning += warnings.Add;
+            trainer.Run();
+        }
+        // A float32 round trip is never exact to 0: the warning must fire, naming the error it saw.
+        Assert.Contains(warnings, w => w.Contains("inverse error max|x − f⁻¹(f(x))|") && w.Contains("exceeds"));
+        warnings.Clear();
+        using (var model = new DenseFlowModel(TinyModels.FashionMnist, initSeed: 2))
+        using (var trainer = new Trainer(model, Options with { MaxSteps = 2, CheckpointEverySteps = 0 }, train, test, Path.Combine(_dir, "default"), resume: false))
+        {
+            trainer.Warning += warnings.Add;
+            trainer.Run();
+        }
+        Assert.DoesNotContain(warnings, w => w.Contains("inverse error"));
+    }
 }
