@@ -123,7 +123,7 @@ static class NeighboursCommand
 
         AnsiConsole.WriteLine($"{n} samples (temperature {temperature}) against {ds.Count} {name} {split} images: sampling {Common.Fmt(sampleSeconds, "F2")} s, loading {Common.Fmt(loadSeconds, "F2")} s, pixel-space search {Common.Fmt(searchSeconds, "F2")} s"
             + (feature is null ? "" : $", Inception features and search {Common.Fmt(featureSeconds, "F1")} s"));
-        AnsiConsole.MarkupLineInterpolated($"nearest pixel-space distance (pixels in [0, 1]): mean {Common.Fmt(Enumerable.Range(0, n).Average(i => pixel.Distances[i, 0]))} → {outPath}, {csvPath}");
+        AnsiConsole.MarkupLineInterpolated($"nearest pixel-space distance (pixels in [[0, 1]]): mean {Common.Fmt(Enumerable.Range(0, n).Average(i => pixel.Distances[i, 0]))} → {outPath}, {csvPath}");
         return 0;
     }
 

@@ -22,9 +22,10 @@ public sealed class FeatureMoments : IDisposable
         var f = features.to(ScalarType.Float64);
         if (_shift is null)
         {
-            _shift = f.mean(new long[] { 0 }).MoveToOuterDisposeScope();
-            _sum = zeros(f.shape[1], dtype: ScalarType.Float64).MoveToOuterDisposeScope();
-            _outer = zeros(f.shape[1], f.shape[1], dtype: ScalarType.Float64).MoveToOuterDisposeScope();
+            // State outlives every caller's dispose scope; Dispose frees it.
+            _shift = f.mean(new long[] { 0 }).DetachFromDisposeScope();
+            _sum = zeros(f.shape[1], dtype: ScalarType.Float64).DetachFromDisposeScope();
+            _outer = zeros(f.shape[1], f.shape[1], dtype: ScalarType.Float64).DetachFromDisposeScope();
         }
         else if (f.shape[1] != _shift.shape[0])
             throw new ArgumentException($"features: {f.shape[1]} dimensions, earlier batches had {_shift.shape[0]}");
