@@ -30,7 +30,7 @@ public sealed class FeatureMoments : IDisposable
         else if (f.shape[1] != _shift.shape[0])
             throw new ArgumentException($"features: {f.shape[1]} dimensions, earlier batches had {_shift.shape[0]}");
         var c = f - _shift;
-        _sum!.add_(c.sum(0));
+        _sum!.add_(c.sum(new long[] { 0 }));   // not sum(0): a literal 0 binds to the ScalarType overload
         _outer!.add_(c.t().matmul(c));
         Count += f.shape[0];
     }
