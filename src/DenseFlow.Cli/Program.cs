@@ -23,6 +23,7 @@ var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
     ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
+    InterpolateCommand.Interpolate, NeighboursCommand.Neighbours, FidCommand.Fid,
 };
 
 string Overview() =>
@@ -65,7 +66,7 @@ catch (UsageException e) { return Fail(e.Message, 2); }
 catch (ConfigException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (FixtureException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (DatasetException e) { return Fail($"denseflow {command.Name}: {e.Message}", 1); }
-catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException
+catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or DenseFlow.Toolbox.InceptionFileException
                               or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
 {
     return Fail($"denseflow {command.Name}: {e.Message}", 1);

@@ -45,4 +45,7 @@ public sealed class DiagonalGaussian : nn.Module
         var scale = log_scale.exp();
         return temperature == 1.0 ? loc + scale * eps : loc + temperature * scale * eps;
     }
+
+    /// <summary>The inverse of <see cref="FromNoise"/> at T = 1: ε = (z − loc)·exp(−log_scale).</summary>
+    public Tensor ToNoise(Tensor z) => (z - loc) * (-log_scale).exp();
 }

@@ -31,6 +31,9 @@ public sealed class Transition : nn.Module<Tensor, (Tensor Output, Tensor LogDet
     {
         var dropped = noise.StandardNormal(kept.shape, kept.dtype, kept.device);
         if (temperature != 1.0) dropped = dropped * temperature;
-        return Squeeze.Unapply(cat(new[] { kept, dropped }, 1));
+        return inverse(kept, dropped);
     }
+
+    /// <summary>The inverse with the dropped half given (as <see cref="Model.FlowLatents"/> hold it).</summary>
+    public Tensor inverse(Tensor kept, Tensor dropped) => Squeeze.Unapply(cat(new[] { kept, dropped }, 1));
 }

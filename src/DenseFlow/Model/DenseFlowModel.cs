@@ -210,6 +210,45 @@ public sealed class DenseFlowModel : nn.Module
         return FlowForward(v).Z.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Encodes integer images to all their latents: one dequantization draw and one draw per cross-unit
+    /// coupling from <see cref="Noise"/> (SPEC §9 order), the final z and every dropped half. With the
+    /// same draws, <see cref="DecodeLatents"/> gives the images back.
+    /// </summary>
+    public FlowLatents EncodeLatents(Tensor x)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        CheckImages(x);
+        var (v, _) = Dequantizer.Dequantize(x, null, Noise, DType);
+        var dropped = new List<Tensor>();
+        var (z, _) = FlowForward(v, observe: null, dropped: dropped);
+        return new FlowLatents(z, dropped).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Continuous v from all latents: the inverse of the flow with the dropped halves given (no draws).</summary>
+    public Tensor DecodeLatentsToContinuous(FlowLatents latents)
+    {
+        if (latents.Dropped.Count != transitions.Count)
+            throw new ArgumentException($"latents: {latents.Dropped.Count} dropped halves given, the model has {transitions.Count} transitions");
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var h = latents.Final;
+        for (int b = blocks.Count - 1; b >= 0; b--)
+        {
+            h = blocks[b].inverse(h);
+            if (b > 0) h = transitions[b - 1].inverse(h, latents.Dropped[b - 1]);
+        }
+        return (Squeeze.Unapply(h) + 0.5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Integer images from all latents (<see cref="DecodeLatentsToContinuous"/>, then quantization).</summary>
+    public Tensor DecodeLatents(FlowLatents latents)
+    {
+        using var scope = NewDisposeScope();
+        return Dequantizer.Quantize(DecodeLatentsToContinuous(latents)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Decodes a latent z to continuous v ∈ data space (before quantization), drawing the dropped halves at temperature T.</summary>
     public Tensor DecodeToContinuous(Tensor z, double temperature = 1.0)
     {
