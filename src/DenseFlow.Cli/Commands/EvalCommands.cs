@@ -92,7 +92,8 @@ static class EvalCommands
         using var noise = new SeededNoise(a.Int("seed", 0, "zero or a positive integer") ?? 0);
         model.Noise = noise;
 
-        var ds = Datasets.Open(dataset, dataDir, split, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer") });
+        // A run trained without some classes is evaluated without them too, unless another dataset is named.
+        var ds = Datasets.Open(dataset, dataDir, split, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer"), ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses });
         CheckShape(model, ds, dataset);
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
         int count = ds.Count;
