@@ -10,7 +10,7 @@ namespace DenseFlow.Cli.Commands;
 static class OodSetup
 {
     public static readonly OptionSpec Methods = new("methods", $"comma-separated scores to compute: {string.Join(", ", OodMethods.Names.Keys)} (default: all the run supports)", Meta: "LIST");
-    public static readonly OptionSpec TypicalImages = new("typical-images", "training images for the typical bpd of the typicality score, cached in the run directory (default 1000)", Meta: "N");
+    public static readonly OptionSpec TypicalImages = new("typical-images", "training images for the typical bpd of the typicality score, cached in the run directory (default 2000)", Meta: "N");
 
     public static DenseFlowModel LoadModel(RunDirectory run, Args a)
     {
@@ -75,5 +75,5 @@ static class OodSetup
         return TrainingData.Open(options with { Mutation = 0, TrainLimit = null }, "train");
     }
 
-    public static int TypicalCount(Args a) => a.PositiveInt("typical-images", 1000);
+    public static int TypicalCount(Args a) => a.PositiveInt("typical-images", 2000);
 }
