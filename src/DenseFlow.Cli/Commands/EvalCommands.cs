@@ -150,7 +150,6 @@ static class EvalCommands
         using var background = needBackground ? OodSetup.LoadBackground(run, model, a) : null;
         if (asked is { } r && OodMethods.NeedsBackground(r) && background is null) throw OodSetup.NoBackground(a, run, $"--method {OodMethods.NameOf(r)}");
         var method = asked ?? OodMethods.DefaultFor(background is not null);
-        if (asked is null && method != OodMethods.Default) OodSetup.Note(run);
 
         var s = model.Config.InputShape;
         IImageDataset ds;
@@ -171,9 +170,16 @@ static class EvalCommands
             source = dataset;
         }
         CheckShape(model, ds, source);
-        TypicalBpd? typical = OodMethods.NeedsTypical(method)
+        // Without --method the typical bpd also decides the default (OodMethods.Choose).
+        TypicalBpd? typical = OodMethods.NeedsTypical(method) || (asked is null && options is not null)
             ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run), bound, typicalImages)
             : null;
+        if (asked is null)
+        {
+            var (chosen, why) = OodMethods.Choose(background is not null, typical);
+            method = chosen;
+            if (why is not null) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
+        }
         var measured = OodScorer.Measure(model, background, ds, new[] { method }, bound);
         var scores = OodScorer.Scores(method, measured, typical);
         var names = ds is FolderDataset fd ? fd.Files : null;

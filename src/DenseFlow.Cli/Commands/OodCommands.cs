@@ -101,8 +101,10 @@ static class OodCommands
         using var model = OodSetup.LoadModel(run, a);
         using var background = OodSetup.LoadBackground(run, model, a);
         var methods = OodSetup.ParseMethods(a, background is not null, run);
+        // The default may fall back to bpd (see OodMethods.Choose); both candidates are always scored.
+        foreach (var m in new[] { OodMethods.DefaultFor(background is not null), OodMethods.WeakModelFallback })
+            if (!methods.Contains(m)) methods.Add(m);
         var defaultMethod = OodMethods.DefaultFor(background is not null);
-        if (!methods.Contains(defaultMethod)) methods.Add(defaultMethod);
         var shape = model.Config.InputShape;
 
         // In-distribution: the test split of the run's data (without the classes it was trained without).
@@ -153,7 +155,8 @@ static class OodCommands
         int passes = background is not null && methods.Any(OodMethods.NeedsBackground) ? 2 : 1;
         void Work(Action<string, int> started, Action<int> advance)
         {
-            if (methods.Any(OodMethods.NeedsTypical))
+            // The typical bpd also decides the default (OodMethods.Choose), so it is computed whenever the run names its data (once, then cached).
+            if (options is not null || methods.Any(OodMethods.NeedsTypical))
             {
                 var source = OodSetup.TypicalSource(run, options);
                 started("typical bpd (training images)", Math.Min(typicalImages, source.Count));
@@ -178,6 +181,9 @@ static class OodCommands
                 });
         else Work((name, total) => { if (!quiet) Console.WriteLine($"scoring {name}: {total} model passes"); }, _ => { });
 
+        var (chosen, why) = OodMethods.Choose(background is not null, typical);
+        defaultMethod = chosen;
+        if (why is not null && !quiet) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
         var inM = scored[0].Measurements;
         var oodM = scored[1].Measurements;
         var results = new Dictionary<string, object>();
@@ -209,6 +215,7 @@ static class OodCommands
         var json = new Dictionary<string, object?>
         {
             ["default_method"] = OodMethods.NameOf(defaultMethod),
+            ["default_reason"] = why,
             ["methods"] = results,
             ["in_distribution"] = new Dictionary<string, object?> { ["dataset"] = dataset, ["split"] = "test", ["images"] = inM.Count, ["excluded_classes"] = runData ? options?.ExcludeClasses : null, ["mean_bpd"] = inM.Bpd.Average() },
             ["ood"] = new Dictionary<string, object?> { ["set"] = oodLabel, ["images"] = oodM.Count, ["mean_bpd"] = oodM.Bpd.Average() },

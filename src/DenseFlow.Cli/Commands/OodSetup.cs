@@ -57,8 +57,13 @@ static class OodSetup
     public static UsageException NoBackground(Args a, RunDirectory run, string what) =>
         a.Error($"{what} needs a background model and {BackgroundModel.Of(run).Path} has none (train one: denseflow train-background --run {run.Path})");
 
-    public static void Note(RunDirectory run) =>
-        AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] no background model in {BackgroundModel.Of(run).Path}: the ratio score is left out and the default is {OodMethods.NameOf(OodMethods.DefaultWithoutBackground)} (train one: denseflow train-background --run {run.Path})");
+    public static void Note(RunDirectory run)
+    {
+        if (OodMethods.NeedsBackground(OodMethods.Default))
+            AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] no background model in {BackgroundModel.Of(run).Path}: the ratio score is left out and the default {OodMethods.NameOf(OodMethods.Default)} is replaced by {OodMethods.NameOf(OodMethods.DefaultWithoutBackground)} (train one: denseflow train-background --run {run.Path})");
+        else
+            AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] no background model in {BackgroundModel.Of(run).Path}: the ratio score is left out (train one: denseflow train-background --run {run.Path})");
+    }
 
     /// <summary>Identifies the weights the typical bpd was computed with, so a retrained model invalidates the cache.</summary>
     public static string ModelStamp(RunDirectory run)

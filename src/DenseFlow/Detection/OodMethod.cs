@@ -29,10 +29,11 @@ public static class OodMethods
     public static string NameOf(OodMethod m) => Names.First(p => p.Value == m).Key;
 
     /// <summary>
-    /// The default score, chosen in docs/OOD.md by the rule stated there (the best worst-case AUROC
-    /// over the synthetic sets and the held-out class), from the in-distribution data and the synthetic sets only.
+    /// The default score, chosen in docs/OOD.md by the rule stated there (the best worst-case AUROC over
+    /// the synthetic sets), from the in-distribution data and the synthetic sets only. It needs no
+    /// background model; <see cref="DefaultFor"/> keeps the fallback should the default ever be one that does.
     /// </summary>
-    public const OodMethod Default = OodMethod.Ratio;
+    public const OodMethod Default = OodMethod.Complexity;
 
     /// <summary>The best method that needs no background model, used when the default needs one and the run has none.</summary>
     public const OodMethod DefaultWithoutBackground = OodMethod.Complexity;
@@ -48,6 +49,25 @@ public static class OodMethods
 
     /// <summary>The default method for a run with or without a background model.</summary>
     public static OodMethod DefaultFor(bool hasBackground) => NeedsBackground(Default) && !hasBackground ? DefaultWithoutBackground : Default;
+
+    /// <summary>Used instead of a complexity default when the model does not compress its own training images better than PNG.</summary>
+    public const OodMethod WeakModelFallback = OodMethod.Bpd;
+
+    /// <summary>
+    /// The default for this run, and why when it is not <see cref="Default"/>. The complexity score
+    /// assumes the model codes its own data better than the generic codec (Serrà et al. 2020); an
+    /// undertrained model whose mean training bpd is above the mean PNG bits/dim of the same images
+    /// makes bpd − L(x)/D track −L(x), which ranks uniform noise (the least compressible image) as the
+    /// most normal, so such a run falls back to plain bpd. Decided from training images only.
+    /// </summary>
+    public static (OodMethod Method, string? Reason) Choose(bool hasBackground, TypicalBpd? typical)
+    {
+        var m = DefaultFor(hasBackground);
+        string? reason = m != Default ? $"no background model, so {NameOf(m)} replaces {NameOf(Default)}" : null;
+        if (Codec(m) is not null && typical is not null && typical.PngBpd > 0 && typical.Mean >= typical.PngBpd)
+            return (WeakModelFallback, $"the model's mean training bpd {typical.Mean:F3} is not below PNG's {typical.PngBpd:F3} bits/dim on the same images (train longer), so the default is {NameOf(WeakModelFallback)} instead of {NameOf(m)}");
+        return (m, reason);
+    }
 
     public static string Describe(OodMethod m) => m switch
     {

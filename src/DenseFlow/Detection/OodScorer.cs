@@ -84,9 +84,10 @@ public static class OodScorer
     public static TypicalBpd Typical(DenseFlowModel model, IImageDataset train, string cacheFile, string modelStamp, BoundSettings settings, int images, Action<int>? advance = null)
     {
         int n = Math.Min(images, train.Count);
-        if (TypicalBpd.TryLoad(cacheFile, settings.K, settings.Seed, n, modelStamp) is { } cached) return cached;
-        var bpd = ModelBpd(model, new LimitedDataset(train, n), settings, advance);
-        var typical = TypicalBpd.FromScores(bpd, settings.K, settings.Seed, modelStamp);
+        if (TypicalBpd.TryLoad(cacheFile, settings.K, settings.Seed, n, modelStamp) is { } cached && cached.PngBpd > 0) return cached;
+        var subset = new LimitedDataset(train, n);
+        var bpd = ModelBpd(model, subset, settings, advance);
+        var typical = TypicalBpd.FromScores(bpd, settings.K, settings.Seed, modelStamp, CompressedLength.BitsPerDim(subset, LosslessCodec.Png).Average());
         typical.Save(cacheFile);
         return typical;
     }

@@ -26,14 +26,16 @@ public sealed record TypicalBpd
     public string ModelStamp { get; init; } = "";
     public double Mean { get; init; }
     public double StandardDeviation { get; init; }
+    /// <summary>Mean PNG bits/dim of the same training images: a model that does not beat it has not learned more than PNG knows.</summary>
+    public double PngBpd { get; init; }
     public double[] Bpd { get; init; } = [];
 
-    public static TypicalBpd FromScores(double[] bpd, int k, long seed, string modelStamp)
+    public static TypicalBpd FromScores(double[] bpd, int k, long seed, string modelStamp, double pngBpd = 0)
     {
         if (bpd.Length < 2) throw new ArgumentException("the typical bpd needs at least two training images");
         double mean = bpd.Average();
         double sd = Math.Sqrt(bpd.Sum(b => (b - mean) * (b - mean)) / (bpd.Length - 1));
-        return new TypicalBpd { K = k, Seed = seed, Images = bpd.Length, ModelStamp = modelStamp, Mean = mean, StandardDeviation = sd, Bpd = bpd };
+        return new TypicalBpd { K = k, Seed = seed, Images = bpd.Length, ModelStamp = modelStamp, Mean = mean, StandardDeviation = sd, PngBpd = pngBpd, Bpd = bpd };
     }
 
     /// <summary>Per-image typicality score |bpd − typical bpd| (higher = more anomalous).</summary>
