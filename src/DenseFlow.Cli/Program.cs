@@ -22,6 +22,7 @@ public static class DenseFlowCli
 var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
+    OodCommands.Ood, OodCommands.TrainBackground,
     ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
     InterpolateCommand.Interpolate, NeighboursCommand.Neighbours, FidCommand.Fid,
 };

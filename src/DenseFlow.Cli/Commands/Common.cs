@@ -88,6 +88,22 @@ static class Common
         catch (ArgumentException) { throw a.Error($"--layout must be one of {string.Join(", ", DenseFlow.Nets.ActivationLayouts.Names)}, got '{s}'"); }
     }
 
+    /// <summary>A comma-separated list of class labels 0..255 (e.g. "9" or "3,9"), or null when the option is absent.</summary>
+    public static int[]? ClassList(Args a, string name)
+    {
+        string? s = a.String(name);
+        if (s is null) return null;
+        var parts = s.Split(',', StringSplitOptions.TrimEntries);
+        var result = new List<int>();
+        foreach (var p in parts)
+        {
+            if (!int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int c) || c > 255)
+                throw a.Error($"--{name} must be a comma-separated list of class labels 0..255, got '{s}'");
+            result.Add(c);
+        }
+        return result.Distinct().Order().ToArray();
+    }
+
     public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
     public static string Fmt(double v, string f = "F4") => v.ToString(f, System.Globalization.CultureInfo.InvariantCulture);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using DenseFlow.Data;
+using DenseFlow.Detection;
 using DenseFlow.Evaluation;
 using DenseFlow.Model;
 using DenseFlow.Noise;
@@ -41,8 +42,8 @@ static class EvalCommands
     public static readonly Command Score = new()
     {
         Name = "score",
-        Summary = "per-image bits/dim as CSV, for anomaly and out-of-distribution detection (higher = less likely)",
-        Usage = "denseflow score --run RUN_DIR (--dataset NAME [--split S] [--data DIR] | --folder DIR) --out FILE.csv [--k K]",
+        Summary = "per-image bits/dim and an OOD score as CSV, for anomaly and out-of-distribution detection (higher = more anomalous)",
+        Usage = "denseflow score --run RUN_DIR (--dataset NAME [--split S] [--data DIR] | --folder DIR) --out FILE.csv [--method NAME] [--k K]",
         Examples = "denseflow score --run runs/fmnist --dataset mnist --data ~/data/mnist --out mnist_scores.csv\ndenseflow score --run runs/fmnist --folder ./photos --out photos.csv --k 16",
         Options = new[]
         {
@@ -54,6 +55,8 @@ static class EvalCommands
             new OptionSpec("limit", "score only the first N images", Meta: "N"),
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("seed", "seed of the draws (default 0)", Meta: "S"),
+            new OptionSpec("method", $"OOD score written next to bpd: {string.Join(", ", OodMethods.Names.Keys)} (default {OodMethods.NameOf(OodMethods.Default)}, or {OodMethods.NameOf(OodMethods.DefaultWithoutBackground)} when the run has no background model; see docs/OOD.md)", Meta: "NAME"),
+            OodSetup.TypicalImages,
             Common.LayoutOption,
             Common.Weights,
             Common.Device,
@@ -93,7 +96,8 @@ static class EvalCommands
         using var noise = new SeededNoise(a.Int("seed", 0, "zero or a positive integer") ?? 0);
         model.Noise = noise;
 
-        var ds = Datasets.Open(dataset, dataDir, split, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer") });
+        // A run trained without some classes is evaluated without them too, unless another dataset is named.
+        var ds = Datasets.Open(dataset, dataDir, split, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer"), ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses });
         CheckShape(model, ds, dataset);
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
         int count = ds.Count;
@@ -133,16 +137,21 @@ static class EvalCommands
 
     static int RunScore(Args a)
     {
-        var (model, run, options) = LoadRun(a);
-        using var _m = model;
+        var run = Common.ExistingRun(a);
+        var options = File.Exists(run.OptionsFile) ? TrainingOptions.Load(run.OptionsFile) : null;
         string outPath = a.Required("out");
         string? outDir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (outDir is not null && !Directory.Exists(outDir)) throw a.Error($"--out {outPath}: directory {outDir} does not exist");
         if (a.Has("folder") && a.Has("dataset")) throw a.Error("give either --dataset or --folder, not both");
-        int k = a.PositiveInt("k", 1);
-        int batch = a.PositiveInt("batch", 64);
-        using var noise = new SeededNoise(a.Int("seed", 0, "zero or a positive integer") ?? 0);
-        model.Noise = noise;
+        var bound = new BoundSettings(a.PositiveInt("k", 1), a.PositiveInt("batch", 64), a.Int("seed", 0, "zero or a positive integer") ?? 0);
+        int typicalImages = OodSetup.TypicalCount(a);
+        OodMethod? asked = a.Has("method") ? a.Choice("method", OodMethod.Bpd, OodMethods.Names) : null;
+        using var model = OodSetup.LoadModel(run, a);
+        bool needBackground = asked is { } q ? OodMethods.NeedsBackground(q) : OodMethods.NeedsBackground(OodMethods.Default);
+        using var background = needBackground ? OodSetup.LoadBackground(run, model, a) : null;
+        if (asked is { } r && OodMethods.NeedsBackground(r) && background is null) throw OodSetup.NoBackground(a, run, $"--method {OodMethods.NameOf(r)}");
+        var method = asked ?? OodMethods.DefaultFor(background is not null);
+
         var s = model.Config.InputShape;
         IImageDataset ds;
         string source;
@@ -157,25 +166,35 @@ static class EvalCommands
         else
         {
             string dataset = Common.CheckDataset(a, options?.Dataset);
-            ds = Datasets.Open(dataset, a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir), Split(a), new DatasetOptions { Limit = limit });
+            ds = Datasets.Open(dataset, a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir), Split(a),
+                new DatasetOptions { Limit = limit, ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses });
             source = dataset;
         }
         CheckShape(model, ds, source);
-        var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
-        var bounds = DatasetBounds.Evaluate(model, batcher, ds.Count, batch, k, Math.Min(k, 64));
+        // Without --method the typical bpd also decides the default (OodMethods.Choose).
+        TypicalBpd? typical = OodMethods.NeedsTypical(method) || (asked is null && options is not null)
+            ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run), bound, typicalImages)
+            : null;
+        if (asked is null)
+        {
+            var (chosen, why) = OodMethods.Choose(background is not null, typical);
+            method = chosen;
+            if (why is not null) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
+        }
+        var measured = OodScorer.Measure(model, background, ds, new[] { method }, bound);
+        var scores = OodScorer.Scores(method, measured, typical);
         var names = ds is FolderDataset fd ? fd.Files : null;
-        var csv = new StringBuilder("index,image,bpd\n");
+        string methodName = OodMethods.NameOf(method);
+        var csv = new StringBuilder(method == OodMethod.Bpd ? "index,image,bpd\n" : $"index,image,bpd,{methodName}\n");
         for (int i = 0; i < ds.Count; i++)
         {
-            double bpd = Likelihood.BitsPerDim(bounds.Best[i], model.Config.Dimensions);
             string name = names is null ? $"{source}:{i}" : names[i];
-            csv.Append(i).Append(',').Append(Csv(name)).Append(',').Append(bpd.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            csv.Append(i).Append(',').Append(Csv(name)).Append(',').Append(measured.Bpd[i].ToString("R", CultureInfo.InvariantCulture));
+            if (method != OodMethod.Bpd) csv.Append(',').Append(scores[i].ToString("R", CultureInfo.InvariantCulture));
+            csv.Append('\n');
         }
-        string tmp = outPath + ".tmp";
-        File.WriteAllText(tmp, csv.ToString());
-        File.Move(tmp, outPath, overwrite: true);
-        var all = Enumerable.Range(0, ds.Count).Select(i => Likelihood.BitsPerDim(bounds.Best[i], model.Config.Dimensions)).ToArray();
-        AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source}: mean {Common.Fmt(all.Average())} bpd, min {Common.Fmt(all.Min())}, max {Common.Fmt(all.Max())} → {outPath}");
+        DenseFlow.Imaging.AtomicFile.WriteAllBytes(outPath, Encoding.UTF8.GetBytes(csv.ToString()));
+        AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source} with {methodName} ({OodMethods.Describe(method)}; higher = more anomalous): mean {Common.Fmt(scores.Average())}, min {Common.Fmt(scores.Min())}, max {Common.Fmt(scores.Max())}; mean bpd {Common.Fmt(measured.Bpd.Average())} → {outPath}");
         return 0;
     }
 

@@ -45,6 +45,7 @@ static class TrainCommands
             new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
+            new("exclude-classes", "leave these class labels out of training and test, e.g. 9 or 3,9 (fashion-mnist, mnist); `ood --ood-classes` then scores the held-out class", Meta: "LIST"),
             new("double", "train in float64", OptionKind.Flag),
             new("ema", "keep an exponential moving average of the weights with this decay (e.g. 0.999); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
         }.Concat(RunOptions).ToArray(),
@@ -119,6 +120,7 @@ static class TrainCommands
             Gamma = a.Double("gamma", 0, exclusive: true, what: "a positive number") ?? 0.95,
             Augmentation = a.Has("augment") ? a.Choice("augment", Augmentation.None, Augments) : null,
             TrainLimit = a.Int("train-limit", 1, "a positive integer"),
+            ExcludeClasses = Common.ClassList(a, "exclude-classes"),
             Double = a.Flag("double"),
             EmaDecay = EmaDecay(a),
             Epochs = a.Has("epochs") || a.Has("minutes") || a.Has("max-steps") ? null : 10,
@@ -130,7 +132,7 @@ static class TrainCommands
             throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)");
 
         // The dataset decides the image shape; the preset decides the architecture.
-        var train = Datasets.Open(dataset, options.DataDir, "train", new DatasetOptions { Limit = options.TrainLimit });
+        var train = TrainingData.Open(options, "train");
         var shape = train.Shape;
         if (config.InputShape[0] != shape.Channels || config.InputShape[1] != shape.Height || config.InputShape[2] != shape.Width)
         {
@@ -181,10 +183,10 @@ static class TrainCommands
         return Execute(target, options, resume: true);
     }
 
-    static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null)
+    internal static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null)
     {
-        train ??= Datasets.Open(options.Dataset, options.DataDir, "train", new DatasetOptions { Limit = options.TrainLimit });
-        var test = Datasets.Open(options.Dataset, options.DataDir, "test");
+        train ??= TrainingData.Open(options, "train");
+        var test = TrainingData.Open(options, "test");
         var device = TorchSharp.torch.device(options.Device);
         var config = resume ? Checkpoint.ReadConfig(run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile);
         // A fresh run's initial weights follow --seed; a resumed one takes them from the checkpoint.

@@ -15,6 +15,12 @@ public sealed record DatasetOptions
     /// <summary>CelebA only: centre-crop 148×148 before resizing (the common "cropped CelebA" variant).</summary>
     public bool CelebACenterCrop { get; init; }
 
+    /// <summary>Keep only images of these class labels (labelled datasets: fashion-mnist, mnist). Applied before <see cref="Limit"/>.</summary>
+    public IReadOnlyList<int>? Classes { get; init; }
+
+    /// <summary>Drop images of these class labels (labelled datasets: fashion-mnist, mnist). Applied before <see cref="Limit"/>.</summary>
+    public IReadOnlyList<int>? ExcludeClasses { get; init; }
+
     /// <summary>Use only the first N images of the split.</summary>
     public int? Limit { get; init; }
 

@@ -35,7 +35,27 @@ public static class Datasets
             "folder" => new FolderDataset(directory, options),
             _ => throw new DatasetException($"unknown dataset '{name}' (expected one of {string.Join(", ", Names)})"),
         };
+        if (options.Classes is not null || options.ExcludeClasses is not null)
+            dataset = FilterClasses(dataset, name, directory, split, options);
         return options.Limit is int limit ? new LimitedDataset(dataset, limit) : dataset;
+    }
+
+    /// <summary>Names of the datasets whose labels <see cref="DatasetOptions.Classes"/> and <see cref="DatasetOptions.ExcludeClasses"/> can use.</summary>
+    public static IReadOnlyList<string> Labelled { get; } = ["fashion-mnist", "mnist"];
+
+    static IImageDataset FilterClasses(IImageDataset dataset, string name, string directory, string split, DatasetOptions options)
+    {
+        if (!Labelled.Contains(name))
+            throw new DatasetException($"{name}: class filtering needs class labels, available for {string.Join(" and ", Labelled)} only");
+        var labels = IdxReader.OpenLabels(name, directory, split);
+        if (labels.Length != dataset.Count)
+            throw new DatasetException($"{directory}: {labels.Length} {split} labels for {dataset.Count} images (expected one label per image)");
+        var include = options.Classes?.ToHashSet();
+        var exclude = options.ExcludeClasses?.ToHashSet() ?? [];
+        var keep = Enumerable.Range(0, labels.Length).Where(i => (include is null || include.Contains(labels[i])) && !exclude.Contains(labels[i])).ToArray();
+        if (keep.Length == 0)
+            throw new DatasetException($"{name} {split}: no images left after class filtering (labels present: {string.Join(",", labels.Distinct().Order())})");
+        return new SubsetDataset(dataset, keep);
     }
 
     /// <summary>

@@ -10,6 +10,7 @@ namespace DenseFlow.Data;
 public static class IdxReader
 {
     private const uint ImagesMagic = 0x00000803;
+    private const uint LabelsMagic = 0x00000801;
 
     /// <summary>File names tried for a split, in order; the Debian dataset packages ship the .gz names.</summary>
     public static string[] CandidateNames(string split) => split switch
@@ -18,6 +19,52 @@ public static class IdxReader
         "test" => ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"],
         _ => throw new DatasetException($"unknown split '{split}' for IDX datasets (expected train or test)"),
     };
+
+    /// <summary>Label file names tried for a split, in order.</summary>
+    public static string[] LabelCandidateNames(string split) => split switch
+    {
+        "train" => ["train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte"],
+        "test" => ["t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"],
+        _ => throw new DatasetException($"unknown split '{split}' for IDX datasets (expected train or test)"),
+    };
+
+    /// <summary>The class labels of <paramref name="split"/> found in <paramref name="directory"/>.</summary>
+    public static byte[] OpenLabels(string name, string directory, string split)
+    {
+        var names = LabelCandidateNames(split);
+        var path = names.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists)
+            ?? throw new DatasetException(
+                $"{directory}: no {name} {split} labels (expected {string.Join(" or ", names)}; class filtering needs them)");
+        return ReadLabels(path);
+    }
+
+    /// <summary>Reads an IDX label file (magic 0x00000801: one unsigned byte per item).</summary>
+    public static byte[] ReadLabels(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var stream = IsGzip(file) ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
+            Span<byte> header = stackalloc byte[8];
+            int got = ReadFully(stream, header);
+            if (got < 8)
+                throw new DatasetException($"{path}: truncated IDX label file (expected an 8-byte header, got {got} bytes)");
+            uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
+            if (magic != LabelsMagic)
+                throw new DatasetException($"{path}: not an IDX label file (expected magic 0x{LabelsMagic:X8}, found 0x{magic:X8})");
+            uint count = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
+            if (count > Array.MaxLength) throw new DatasetException($"{path}: implausible label count {count}");
+            var labels = new byte[count];
+            int read = ReadFully(stream, labels);
+            if (read < count)
+                throw new DatasetException($"{path}: truncated IDX label file (expected {count} labels, got {read})");
+            return labels;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"{path}: cannot read IDX label file ({Oneline(e.Message)})", e);
+        }
+    }
 
     /// <summary>Opens the images of <paramref name="split"/> found in <paramref name="directory"/>.</summary>
     public static InMemoryDataset Open(string name, string directory, string split)

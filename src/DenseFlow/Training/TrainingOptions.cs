@@ -12,6 +12,10 @@ public sealed record TrainingOptions
     public string? Preset { get; init; }
     /// <summary>Train on only the first N training images (quick experiments, tests).</summary>
     public int? TrainLimit { get; init; }
+    /// <summary>Class labels left out of training and test (a held-out class for OOD detection; labelled datasets only).</summary>
+    public int[]? ExcludeClasses { get; init; }
+    /// <summary>Ren et al.'s input perturbation for a background model: each training pixel replaced by a uniform random value with this probability (0 = none).</summary>
+    public double Mutation { get; init; }
     /// <summary>Test images used for the per-epoch bound (null: all).</summary>
     public int? EvalImages { get; init; } = 1000;
     public int? Epochs { get; init; }

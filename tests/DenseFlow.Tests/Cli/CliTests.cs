@@ -30,7 +30,7 @@ public class CliTests : IDisposable
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
-    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference", "bench", "soak", "interpolate", "neighbours", "fid" };
+    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "ood", "train-background", "sample", "import", "info", "verify-reference", "bench", "soak", "interpolate", "neighbours", "fid" };
 
     [Fact]
     public void EveryCommandHasHelp()
@@ -222,7 +222,8 @@ public class CliTests : IDisposable
         var (rc, ro, re) = Run("score", "--run", run, "--dataset", "fashion-mnist", "--limit", "10", "--out", csv);
         Assert.True(rc == 0, ro + re);
         var lines = File.ReadAllLines(csv);
-        Assert.Equal("index,image,bpd", lines[0]);
+        // Without --method, score writes bpd and the default OOD score (this run has no background model).
+        Assert.Equal("index,image,bpd,complexity", lines[0]);
         Assert.Equal(11, lines.Length);
         Assert.All(lines.Skip(1), l => Assert.True(double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture) > 0));
 
@@ -239,7 +240,7 @@ public class CliTests : IDisposable
         string noiseCsv = Path.Combine(_dir, "noise.csv");
         var (nc, no, ne) = Run("score", "--run", run, "--folder", noiseDir, "--out", noiseCsv);
         Assert.True(nc == 0, no + ne);
-        static double[] Bpd(string path) => File.ReadAllLines(path).Skip(1).Select(l => double.Parse(l.Split(',')[^1], CultureInfo.InvariantCulture)).ToArray();
+        static double[] Bpd(string path) => File.ReadAllLines(path).Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
         Assert.True(Bpd(noiseCsv).Min() > Bpd(csv).Max(), $"noise {Bpd(noiseCsv).Min():F3} vs test {Bpd(csv).Max():F3}");
     }
 }

@@ -1,0 +1,19 @@
+using DenseFlow.Data;
+using DenseFlow.Detection;
+
+namespace DenseFlow.Training;
+
+/// <summary>The images a run trains and evaluates on, as its options say: class filter, training limit and the background model's mutation.</summary>
+public static class TrainingData
+{
+    public static IImageDataset Open(TrainingOptions options, string split)
+    {
+        var ds = Datasets.Open(options.Dataset, options.DataDir, split, new DatasetOptions
+        {
+            ExcludeClasses = options.ExcludeClasses,
+            Limit = split == "train" ? options.TrainLimit : null,
+        });
+        // Only the training images are perturbed: the per-epoch test bound stays on clean images.
+        return split == "train" && options.Mutation > 0 ? new MutatedDataset(ds, options.Mutation, options.Seed) : ds;
+    }
+}
