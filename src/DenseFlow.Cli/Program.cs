@@ -55,17 +55,20 @@ if (rest.Contains("--help") || rest.Contains("-h"))
     return 0;
 }
 
+int Fail(string message, int code) => DenseFlowCli.Fail(command.Name, message, code);
 try
 {
     var parsed = command.Parse(rest);
     Runtime.Initialize();
-    return command.Run(parsed);
+    int result = command.Run(parsed);
+    DenseFlow.Distributed.World.Shutdown();
+    return result;
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (ConfigException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (FixtureException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (DatasetException e) { return Fail($"denseflow {command.Name}: {e.Message}", 1); }
-catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException
+catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or DenseFlow.Distributed.DistributedException
                               or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
 {
     return Fail($"denseflow {command.Name}: {e.Message}", 1);
@@ -79,9 +82,22 @@ catch (Exception e) when (Environment.GetEnvironmentVariable("DENSEFLOW_DEBUG") 
 
     }
 
-    static int Fail(string message, int code)
+    /// <summary>
+    /// One line on stderr and the exit code. In a multi-process job the line names the rank, and the whole
+    /// job ends (MPI_Abort) so no other rank waits forever in a collective.
+    /// </summary>
+    static int Fail(string command, string message, int code)
     {
-        Console.Error.WriteLine(message.Split('\n')[0]);
+        string line = message.Split('\n')[0];
+        var world = DenseFlow.Distributed.World.Current;
+        if (world.Size == 1)
+        {
+            Console.Error.WriteLine(line);
+            return code;
+        }
+        string prefix = $"denseflow {command}: ";
+        Console.Error.WriteLine($"{prefix}rank {world.Rank}: {(line.StartsWith(prefix) ? line[prefix.Length..] : line)}");
+        world.Abort(code);
         return code;
     }
 }
