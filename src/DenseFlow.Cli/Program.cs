@@ -23,6 +23,7 @@ var commands = new[]
 {
     TrainCommands.Train, TrainCommands.FineTune, EvalCommands.Eval, EvalCommands.Score, SampleCommand.Sample,
     ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
+    MpiCheckCommand.MpiCheck,
 };
 
 string Overview() =>

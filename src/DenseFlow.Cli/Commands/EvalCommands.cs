@@ -170,9 +170,12 @@ static class EvalCommands
             string name = names is null ? $"{source}:{i}" : names[i];
             csv.Append(i).Append(',').Append(Csv(name)).Append(',').Append(bpd.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
-        string tmp = outPath + ".tmp";
-        File.WriteAllText(tmp, csv.ToString());
-        File.Move(tmp, outPath, overwrite: true);
+        if (DenseFlow.Distributed.World.Current.Rank == 0)
+        {
+            string tmp = outPath + ".tmp";
+            File.WriteAllText(tmp, csv.ToString());
+            File.Move(tmp, outPath, overwrite: true);
+        }
         var all = Enumerable.Range(0, ds.Count).Select(i => Likelihood.BitsPerDim(bounds.Best[i], model.Config.Dimensions)).ToArray();
         AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source}: mean {Common.Fmt(all.Average())} bpd, min {Common.Fmt(all.Min())}, max {Common.Fmt(all.Max())} → {outPath}");
         return 0;

@@ -104,6 +104,6 @@ public sealed unsafe class MpiLibrary
         var buffer = new byte[8192]; // ≥ MPI_MAX_LIBRARY_VERSION_STRING of both ABIs
         int length = 0;
         fixed (byte* b = buffer) GetLibraryVersion(b, &length);
-        return System.Text.Encoding.ASCII.GetString(buffer, 0, Math.Clamp(length, 0, buffer.Length)).Split('\n')[0].Trim().TrimEnd('\0');
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, Math.Clamp(length, 0, buffer.Length)).Split('\n')[0].Replace('\t', ' ').Trim().TrimEnd('\0');
     }
 }
