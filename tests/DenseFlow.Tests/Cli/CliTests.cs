@@ -29,7 +29,7 @@ public class CliTests : IDisposable
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
-    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference", "bench", "soak" };
+    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "sample", "import", "info", "verify-reference", "bench", "soak", "mpi-check" };
 
     [Fact]
     public void EveryCommandHasHelp()
