@@ -225,6 +225,9 @@ static class TrainCommands
         trainer.EpochEnded += r => AnsiConsole.MarkupLineInterpolated(
             $"epoch {r.Epoch} (step {r.Step}): test bpd [bold]{Common.Fmt(r.TestBpd)}[/], train bpd {Common.Fmt(r.TrainBpd)}, inverse error {r.InverseError:E2}{(r.SampleGrid is null ? "" : $", samples {r.SampleGrid}")}");
 
+        double imagesPerSecond = double.NaN;
+        trainer.Progress += p => imagesPerSecond = p.ImagesPerSecond;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         TrainingResult result;
         if (Common.Interactive)
         {
@@ -258,6 +261,11 @@ static class TrainCommands
         Console.CancelKeyPress -= onCancel;
 
         AnsiConsole.MarkupLineInterpolated($"stopped: {result.StopReason} after {result.Steps} steps ({Common.Fmt(result.ElapsedSeconds / 60, "F1")} min); last test bpd {(result.LastTestBpd is { } b ? Common.Fmt(b) : "n/a")}");
+        // Throughput of the training steps (global images), and under MPI the share of rank 0's time inside MPI calls.
+        string communication = world is MpiCommunicator mpi
+            ? $"; rank 0 spent {Common.Fmt(mpi.CommunicationSeconds, "F2")} s of {Common.Fmt(clock.Elapsed.TotalSeconds, "F2")} s in MPI calls ({Common.Fmt(100 * mpi.CommunicationSeconds / clock.Elapsed.TotalSeconds, "F1")} %)"
+            : "";
+        AnsiConsole.MarkupLineInterpolated($"throughput: {Common.Fmt(imagesPerSecond, "F1")} images/s{communication}");
         AnsiConsole.MarkupLineInterpolated($"run directory: {run.Path} (checkpoint.bin, model.dfn, metrics.jsonl, curve.png, samples/, tensorboard/)");
         return 0;
     }

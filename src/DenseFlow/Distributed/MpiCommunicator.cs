@@ -20,6 +20,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public int LocalSize { get; }
     public string Description { get; }
 
+    /// <summary>Wall time spent inside MPI calls since initialisation (including waiting for slower ranks), for measurements.</summary>
+    public double CommunicationSeconds => _communication.Elapsed.TotalSeconds;
+
+    readonly System.Diagnostics.Stopwatch _communication = new();
+
     // The tensor's data address (TorchSharp 0.107 has no public accessor; this is its own native entry point).
     [DllImport("LibTorchSharp")]
     static extern nint THSTensor_data(nint handle);
@@ -46,7 +51,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         Description = $"{size} ranks under {launcher.Name}, {mpi.Version()} ({mpi.Path})";
     }
 
-    public void Barrier() => Check(_mpi.Barrier(_mpi.CommWorld), "MPI_Barrier");
+    public void Barrier()
+    {
+        _communication.Start();
+        Check(_mpi.Barrier(_mpi.CommWorld), "MPI_Barrier");
+    }
 
     public void AllReduceSum(Tensor tensor)
     {
@@ -59,6 +68,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             for (long done = 0; done < n; done += 1 << 30)
             {
                 int count = (int)Math.Min(1 << 30, n - done);
+                _communication.Start();
                 Check(_mpi.Allreduce(_mpi.InPlace, data + done * elementSize, count, type, _mpi.Sum, _mpi.CommWorld), "MPI_Allreduce");
             }
         });
@@ -67,6 +77,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public void AllReduceSum(double[] values)
     {
         if (values.Length == 0) return;
+        _communication.Start();
         fixed (double* p = values) Check(_mpi.Allreduce(_mpi.InPlace, p, values.Length, _mpi.Double, _mpi.Sum, _mpi.CommWorld), "MPI_Allreduce");
     }
 
@@ -76,6 +87,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         {
             long bytes = host.numel() * host.ElementSize;
             byte* data = (byte*)THSTensor_data(host.Handle);
+            _communication.Start();
             for (long done = 0; done < bytes; done += 1 << 30)
                 Check(_mpi.Bcast(data + done, (int)Math.Min(1 << 30, bytes - done), _mpi.Byte, root, _mpi.CommWorld), "MPI_Bcast");
         });
@@ -132,6 +144,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     void Check(int code, string call)
     {
+        _communication.Stop();
         if (code != 0) throw new DistributedException($"{call} failed with MPI error {code} ({_mpi.Path})");
     }
 }
