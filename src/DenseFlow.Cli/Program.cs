@@ -61,6 +61,9 @@ try
 {
     var parsed = command.Parse(rest);
     Runtime.Initialize();
+    // Under mpiexec only the commands that share their work (and let rank 0 alone write) may run.
+    if (DenseFlow.Distributed.World.IsDistributed && command.Name is not ("train" or "finetune" or "eval" or "score" or "ood" or "mpi-check"))
+        throw new UsageException($"denseflow {command.Name}: runs as one process; start it without mpiexec (train, finetune, eval, score and ood run across processes)");
     int result = command.Run(parsed);
     DenseFlow.Distributed.World.Shutdown();
     return result;

@@ -32,6 +32,26 @@ public class CommunicatorTests
         Assert.DoesNotContain("barrier passed", o); // rank 0 never got past the second barrier
     }
 
+    /// <summary>Open MPI's handles are exported objects, not mpi.h constants: a separate path of MpiLibrary.</summary>
+    [OpenMpiFact]
+    public void OpenMpisAbi()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(OpenMpiFactAttribute.Launcher) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-n", "2", "dotnet", Mpi.Tool, "mpi-check", "--json" }) psi.ArgumentList.Add(arg);
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "Open MPI job did not end");
+        Assert.True(p.ExitCode == 0, output.Result + error.Result);
+        string json = output.Result[output.Result.IndexOf('{')..];
+        using var doc = JsonDocument.Parse(json);
+        Assert.StartsWith("2 ranks under Open MPI", doc.RootElement.GetProperty("description").GetString());
+        Assert.Equal(new[] { 3.0, 0.75 }, doc.RootElement.GetProperty("allreduce_float64").EnumerateArray().Select(v => v.GetDouble()));
+        Assert.Equal(2, doc.RootElement.GetProperty("broadcast_received_ranks").GetInt32());
+    }
+
     [Fact]
     public void LauncherIsReadFromTheEnvironment()
     {

@@ -150,10 +150,16 @@ public class DataParallelTests : IDisposable
 
         var (_, _, state) = LoadCheckpoint(run); // loads: the checkpoint is intact
         Assert.True(state.Step > 0 && state.Step % 2 == 0, $"checkpoint at step {state.Step}");
+        // Resume with a different N (one process), then with 2 ranks again: run.json follows.
+        var (c1, o1, e1) = CliTests.Run("train", "--resume", run, "--max-steps", (state.Step + 1).ToString());
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains($"continuing at step {state.Step}", o1);
+        Assert.Contains("\"world_size\": 1", File.ReadAllText(Path.Combine(run, "run.json")));
         var (code, o, e) = Mpi.Run(2, "train", "--resume", run, "--max-steps", (state.Step + 2).ToString());
         Assert.True(code == 0, o + e);
-        Assert.Contains($"continuing at step {state.Step}", o);
+        Assert.Contains($"continuing at step {state.Step + 1}", o);
         Assert.Equal(state.Step + 2, Checkpoint.ReadState(ckpt).Step);
+        Assert.Contains("\"world_size\": 2", File.ReadAllText(Path.Combine(run, "run.json")));
     }
 
     /// <summary>The pid of rank <paramref name="rank"/> of the job started with <paramref name="marker"/> in its environment.</summary>

@@ -50,3 +50,14 @@ public sealed class MpiFactAttribute : FactAttribute
         if (Mpi.Launcher is null) Skip = Mpi.Missing;
     }
 }
+
+/// <summary>A fact for Open MPI's ABI: skipped unless its launcher is installed (the set-up installs mpich only).</summary>
+public sealed class OpenMpiFactAttribute : FactAttribute
+{
+    public const string Launcher = "/usr/bin/mpiexec.openmpi";
+
+    public OpenMpiFactAttribute()
+    {
+        if (!File.Exists(Launcher)) Skip = $"{Launcher} not found: install openmpi-bin to test Open MPI's ABI";
+    }
+}
