@@ -226,8 +226,16 @@ static class TrainCommands
             $"epoch {r.Epoch} (step {r.Step}): test bpd [bold]{Common.Fmt(r.TestBpd)}[/], train bpd {Common.Fmt(r.TrainBpd)}, inverse error {r.InverseError:E2}{(r.SampleGrid is null ? "" : $", samples {r.SampleGrid}")}");
 
         double imagesPerSecond = double.NaN;
-        trainer.Progress += p => imagesPerSecond = p.ImagesPerSecond;
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Steady state: from the end of the first step (ActNorm's init, warm-up) to the end of the last.
+        double Comm() => world is MpiCommunicator m ? m.CommunicationSeconds : 0;
+        (double Time, double Comm, long Step)? first = null, latest = null;
+        trainer.Progress += p =>
+        {
+            imagesPerSecond = p.ImagesPerSecond;
+            latest = (clock.Elapsed.TotalSeconds, Comm(), p.Step);
+            first ??= latest;
+        };
         TrainingResult result;
         if (Common.Interactive)
         {
@@ -266,6 +274,11 @@ static class TrainCommands
             ? $"; rank 0 spent {Common.Fmt(mpi.CommunicationSeconds, "F2")} s of {Common.Fmt(clock.Elapsed.TotalSeconds, "F2")} s in MPI calls ({Common.Fmt(100 * mpi.CommunicationSeconds / clock.Elapsed.TotalSeconds, "F1")} %)"
             : "";
         AnsiConsole.MarkupLineInterpolated($"throughput: {Common.Fmt(imagesPerSecond, "F1")} images/s{communication}");
+        if (first is { } f && latest is { } l && l.Step > f.Step)
+        {
+            double seconds = l.Time - f.Time;
+            AnsiConsole.MarkupLineInterpolated($"steps {f.Step + 1}–{l.Step}: {Common.Fmt((l.Step - f.Step) * options.BatchSize / seconds, "F1")} images/s, {Common.Fmt(seconds / (l.Step - f.Step), "F3")} s per step{(world.Size > 1 ? $", {Common.Fmt(100 * (l.Comm - f.Comm) / seconds, "F1")} % of rank 0's time in MPI calls" : "")}");
+        }
         AnsiConsole.MarkupLineInterpolated($"run directory: {run.Path} (checkpoint.bin, model.dfn, metrics.jsonl, curve.png, samples/, tensorboard/)");
         return 0;
     }
