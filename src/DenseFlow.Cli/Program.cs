@@ -25,6 +25,7 @@ var commands = new[]
     OodCommands.Ood, OodCommands.TrainBackground,
     ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
     InterpolateCommand.Interpolate, NeighboursCommand.Neighbours, FidCommand.Fid,
+    MpiCheckCommand.MpiCheck,
 };
 
 string Overview() =>
@@ -57,17 +58,23 @@ if (rest.Contains("--help") || rest.Contains("-h"))
     return 0;
 }
 
+int Fail(string message, int code) => DenseFlowCli.Fail(command.Name, message, code);
 try
 {
     var parsed = command.Parse(rest);
     Runtime.Initialize();
-    return command.Run(parsed);
+    // Under mpiexec only the commands that share their work (and let rank 0 alone write) may run.
+    if (DenseFlow.Distributed.World.IsDistributed && command.Name is not ("train" or "finetune" or "eval" or "score" or "ood" or "mpi-check"))
+        throw new UsageException($"denseflow {command.Name}: runs as one process; start it without mpiexec (train, finetune, eval, score and ood run across processes)");
+    int result = command.Run(parsed);
+    DenseFlow.Distributed.World.Shutdown();
+    return result;
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (ConfigException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (FixtureException e) { return Fail($"denseflow {command.Name}: {e.Message}", 2); }
 catch (DatasetException e) { return Fail($"denseflow {command.Name}: {e.Message}", 1); }
-catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or DenseFlow.Toolbox.InceptionFileException
+catch (Exception e) when (e is ModelFileException or WeightImportException or TrainingException or DenseFlow.Toolbox.InceptionFileException or DenseFlow.Distributed.DistributedException
                               or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
 {
     return Fail($"denseflow {command.Name}: {e.Message}", 1);
@@ -81,9 +88,22 @@ catch (Exception e) when (Environment.GetEnvironmentVariable("DENSEFLOW_DEBUG") 
 
     }
 
-    static int Fail(string message, int code)
+    /// <summary>
+    /// One line on stderr and the exit code. In a multi-process job the line names the rank, and the whole
+    /// job ends (MPI_Abort) so no other rank waits forever in a collective.
+    /// </summary>
+    static int Fail(string command, string message, int code)
     {
-        Console.Error.WriteLine(message.Split('\n')[0]);
+        string line = message.Split('\n')[0];
+        var world = DenseFlow.Distributed.World.Current;
+        if (world.Size == 1)
+        {
+            Console.Error.WriteLine(line);
+            return code;
+        }
+        string prefix = $"denseflow {command}: ";
+        Console.Error.WriteLine($"{prefix}rank {world.Rank}: {(line.StartsWith(prefix) ? line[prefix.Length..] : line)}");
+        world.Abort(code);
         return code;
     }
 }

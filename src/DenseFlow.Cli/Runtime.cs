@@ -1,11 +1,27 @@
+using DenseFlow.Distributed;
+
 namespace DenseFlow.Cli;
 
 static class Runtime
 {
-    /// <summary>oneDNN convolutions dominate DenseFlow's cost: use every core.</summary>
+    /// <summary>
+    /// Joins the MPI job when a launcher started this process (else nothing changes), and sets the torch
+    /// threads: oneDNN convolutions dominate DenseFlow's cost, so every core — shared among the ranks on this
+    /// machine — unless DENSEFLOW_THREADS says otherwise. Ranks other than 0 print nothing on stdout.
+    /// </summary>
     public static void Initialize()
     {
-        int threads = Environment.GetEnvironmentVariable("DENSEFLOW_THREADS") is { } s && int.TryParse(s, out int n) && n > 0 ? n : Environment.ProcessorCount;
+        var world = World.Initialize();
+        int cores = Math.Max(1, Environment.ProcessorCount / Math.Max(1, world.LocalSize));
+        int threads = Environment.GetEnvironmentVariable("DENSEFLOW_THREADS") is { } s && int.TryParse(s, out int n) && n > 0 ? n : cores;
         TorchSharp.torch.set_num_threads(threads);
+        if (world.Rank != 0)
+        {
+            Console.SetOut(TextWriter.Null);
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Out = new Spectre.Console.AnsiConsoleOutput(TextWriter.Null),
+            });
+        }
     }
 }

@@ -193,7 +193,8 @@ static class EvalCommands
             if (method != OodMethod.Bpd) csv.Append(',').Append(scores[i].ToString("R", CultureInfo.InvariantCulture));
             csv.Append('\n');
         }
-        DenseFlow.Imaging.AtomicFile.WriteAllBytes(outPath, Encoding.UTF8.GetBytes(csv.ToString()));
+        if (DenseFlow.Distributed.World.Current.Rank == 0)
+            DenseFlow.Imaging.AtomicFile.WriteAllBytes(outPath, Encoding.UTF8.GetBytes(csv.ToString()));
         AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source} with {methodName} ({OodMethods.Describe(method)}; higher = more anomalous): mean {Common.Fmt(scores.Average())}, min {Common.Fmt(scores.Min())}, max {Common.Fmt(scores.Max())}; mean bpd {Common.Fmt(measured.Bpd.Average())} → {outPath}");
         return 0;
     }

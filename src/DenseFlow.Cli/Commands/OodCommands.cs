@@ -258,14 +258,18 @@ static class OodCommands
             }
         }
         string csvPath = Path.Combine(outDir, "scores.csv");
-        AtomicFile.WriteAllBytes(csvPath, Encoding.UTF8.GetBytes(csv.ToString()));
         string rocPath = Path.Combine(outDir, "roc.png");
-        RocPlot.Save(rocPath, $"{dataset} test vs {oodLabel} ({inM.Count} + {oodM.Count} images)",
-            methods.Select(m => (OodMethods.NameOf(m), ((Dictionary<string, double>)results[OodMethods.NameOf(m)])["auroc"], OodMetrics.RocCurve(scoreColumns[m].In, scoreColumns[m].Ood))));
         json["files"] = new Dictionary<string, string> { ["scores"] = csvPath, ["roc"] = rocPath };
         byte[] jsonBytes = JsonSerializer.SerializeToUtf8Bytes(json, new JsonSerializerOptions { WriteIndented = true });
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ood.json"), jsonBytes);
-        if (jsonPath is not null && jsonPath != "-") AtomicFile.WriteAllBytes(jsonPath, jsonBytes);
+        // Under mpiexec every rank holds the gathered scores; rank 0 alone writes them.
+        if (DenseFlow.Distributed.World.Current.Rank == 0)
+        {
+            AtomicFile.WriteAllBytes(csvPath, Encoding.UTF8.GetBytes(csv.ToString()));
+            RocPlot.Save(rocPath, $"{dataset} test vs {oodLabel} ({inM.Count} + {oodM.Count} images)",
+                methods.Select(m => (OodMethods.NameOf(m), ((Dictionary<string, double>)results[OodMethods.NameOf(m)])["auroc"], OodMetrics.RocCurve(scoreColumns[m].In, scoreColumns[m].Ood))));
+            AtomicFile.WriteAllBytes(Path.Combine(outDir, "ood.json"), jsonBytes);
+            if (jsonPath is not null && jsonPath != "-") AtomicFile.WriteAllBytes(jsonPath, jsonBytes);
+        }
 
         if (quiet) { Console.WriteLine(Encoding.UTF8.GetString(jsonBytes)); return 0; }
         AnsiConsole.MarkupLineInterpolated($"in-distribution: {inM.Count} {dataset} test images (mean bpd {Common.Fmt(inM.Bpd.Average())}); OOD: {oodM.Count} images of {oodLabel} (mean bpd {Common.Fmt(oodM.Bpd.Average())}); K = {bound.K}");

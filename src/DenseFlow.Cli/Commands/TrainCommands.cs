@@ -1,5 +1,6 @@
 using TorchSharp;
 using DenseFlow.Data;
+using DenseFlow.Distributed;
 using DenseFlow.Model;
 using DenseFlow.Training;
 using Spectre.Console;
@@ -20,6 +21,7 @@ static class TrainCommands
         new("temperature", "temperature of the per-epoch samples (default 1)", Meta: "T"),
         new("max-bad-steps", "stop after N consecutive non-finite steps, restoring the last checkpoint (default 20)", Meta: "N"),
         new("recompute", "share of the coupling networks recomputed in the backward pass, highest resolution first: off (default), on (all) or F in [0, 1]; less memory for more time, same results", Meta: "F"),
+        new("batchnorm", "under mpiexec: BatchNorm statistics over the global batch (sync, default; as one process) or each process's slice (local)", Meta: "MODE"),
         Common.LayoutOption,
         Common.Device,
     };
@@ -63,6 +65,7 @@ static class TrainCommands
     };
 
     static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper };
+    static readonly Dictionary<string, BatchNormMode> BatchNorms = new() { ["sync"] = BatchNormMode.Sync, ["local"] = BatchNormMode.Local };
     static readonly Dictionary<string, Augmentation> Augments = new() { ["none"] = Augmentation.None, ["flip"] = Augmentation.Flip, ["flip-shift"] = Augmentation.FlipAndShift };
 
     static TrainingOptions ApplyRunOptions(Args a, TrainingOptions o)
@@ -82,6 +85,8 @@ static class TrainCommands
             RecomputeFraction = Common.RecomputeFraction(a, o.RecomputeFraction),
             ActivationLayout = Common.Layout(a, o.ActivationLayout),
             Device = a.String("device") ?? o.Device,
+            BatchNorm = a.Has("batchnorm") ? a.Choice("batchnorm", BatchNormMode.Sync, BatchNorms) : o.BatchNorm,
+            WorldSize = World.Current.Size,
         };
     }
 
@@ -100,8 +105,10 @@ static class TrainCommands
             if (a.Has("out") || a.Has("preset") || a.Has("config") || a.Has("dataset"))
                 throw a.Error("--resume continues a run as it was configured: drop --out, --preset, --config and --dataset");
             var run = new RunDirectory(a.String("resume")!);
-            if (!File.Exists(run.CheckpointFile)) throw a.Error($"--resume {run.Path}: no checkpoint.bin there");
-            var saved = TrainingOptions.Load(run.OptionsFile);
+            // Rank 0 checks and reads; the others get its bytes (no shared file system needed).
+            if (World.Current.Rank == 0 && !File.Exists(run.CheckpointFile)) throw a.Error($"--resume {run.Path}: no checkpoint.bin there");
+            if (World.Current.Rank == 0 && !File.Exists(run.OptionsFile)) throw new TrainingException($"{run.OptionsFile}: missing (expected the run's run.json)");
+            var saved = TrainingOptions.FromJson(SharedFiles.ReadAllText(World.Current, run.OptionsFile), run.OptionsFile);
             return Execute(run, ApplyRunOptions(a, saved), resume: true);
         }
 
@@ -128,7 +135,8 @@ static class TrainCommands
 
         string outDir = a.Required("out");
         var runDir = new RunDirectory(outDir);
-        if (runDir.HasRun && !a.Flag("overwrite"))
+        bool writes = World.Current.Rank == 0;
+        if (writes && runDir.HasRun && !a.Flag("overwrite"))
             throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)");
 
         // The dataset decides the image shape; the preset decides the architecture.
@@ -141,59 +149,72 @@ static class TrainCommands
             config.Plan();
         }
 
-        if (a.Flag("overwrite") && Directory.Exists(outDir))
+        if (writes && a.Flag("overwrite") && Directory.Exists(outDir))
         {
             foreach (var f in new[] { runDir.CheckpointFile, runDir.ModelFile, runDir.MetricsFile, runDir.CurveFile, runDir.OptionsFile, runDir.ConfigFile })
                 if (File.Exists(f)) File.Delete(f);
             if (Directory.Exists(runDir.TensorBoardDir)) Directory.Delete(runDir.TensorBoardDir, true);
             if (Directory.Exists(runDir.SamplesDir)) Directory.Delete(runDir.SamplesDir, true);
         }
-        Directory.CreateDirectory(outDir);
-        File.WriteAllText(runDir.ConfigFile, config.ToJson());
-        File.WriteAllText(runDir.OptionsFile, options.ToJson());
-        return Execute(runDir, options, resume: false, train);
+        if (writes)
+        {
+            Directory.CreateDirectory(outDir);
+            File.WriteAllText(runDir.ConfigFile, config.ToJson());
+            File.WriteAllText(runDir.OptionsFile, options.ToJson());
+        }
+        return Execute(runDir, options, resume: false, train, config);
     }
 
     static int RunFineTune(Args a)
     {
         var source = Common.ExistingRun(a);
-        if (!File.Exists(source.CheckpointFile)) throw a.Error($"--run {source.Path}: no checkpoint.bin there");
-        var saved = TrainingOptions.Load(source.OptionsFile);
+        bool writes = World.Current.Rank == 0;
+        if (writes && !File.Exists(source.CheckpointFile)) throw a.Error($"--run {source.Path}: no checkpoint.bin there");
+        var saved = TrainingOptions.FromJson(SharedFiles.ReadAllText(World.Current, source.OptionsFile), source.OptionsFile);
         var options = ApplyRunOptions(a, saved with { FineTune = true, Epochs = null, Minutes = null, MaxSteps = null });
         if (options.Epochs is null && options.Minutes is null && options.MaxSteps is null) throw a.Error("give --epochs, --minutes or --max-steps for the fine-tuning phase");
         var target = source;
         if (a.String("out") is { } outDir)
         {
             target = new RunDirectory(outDir);
-            if (target.HasRun) throw a.Error($"--out {outDir}: already holds a run");
-            Directory.CreateDirectory(outDir);
-            File.Copy(source.CheckpointFile, target.CheckpointFile);
-            File.Copy(source.ConfigFile, target.ConfigFile);
-            if (File.Exists(source.MetricsFile)) File.Copy(source.MetricsFile, target.MetricsFile);
+            if (writes)
+            {
+                if (target.HasRun) throw a.Error($"--out {outDir}: already holds a run");
+                Directory.CreateDirectory(outDir);
+                File.Copy(source.CheckpointFile, target.CheckpointFile);
+                File.Copy(source.ConfigFile, target.ConfigFile);
+                if (File.Exists(source.MetricsFile)) File.Copy(source.MetricsFile, target.MetricsFile);
+            }
         }
         // The fine-tuning phase counts its epochs and time from where the run stands.
-        var state = Checkpoint.ReadState(target.CheckpointFile);
+        var state = Checkpoint.ReadState(SharedFiles.ReadAllBytes(World.Current, source.CheckpointFile), source.CheckpointFile);
         options = options with
         {
             Epochs = options.Epochs.HasValue ? state.Epoch + options.Epochs : null,
             Minutes = options.Minutes.HasValue ? state.ElapsedSeconds / 60 + options.Minutes : null,
             MaxSteps = options.MaxSteps.HasValue ? state.Step + options.MaxSteps : null,
         };
-        File.WriteAllText(target.OptionsFile, options.ToJson());
+        if (writes) File.WriteAllText(target.OptionsFile, options.ToJson());
         return Execute(target, options, resume: true);
     }
 
-    internal static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null)
+    internal static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null, DenseFlowConfig? freshConfig = null)
     {
+        var world = World.Current;
         train ??= TrainingData.Open(options, "train");
         var test = TrainingData.Open(options, "test");
-        var device = TorchSharp.torch.device(options.Device);
-        var config = resume ? Checkpoint.ReadConfig(run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile);
+        var device = DeviceOf(options.Device, world);
+        var config = freshConfig ?? (resume ? Checkpoint.ReadConfig(SharedFiles.ReadAllBytes(world, run.CheckpointFile), run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile));
+        // A resumed run records the number of processes it continues with.
+        if (resume && world.Rank == 0 && File.Exists(run.OptionsFile) && TrainingOptions.Load(run.OptionsFile) is { } recorded && recorded.WorldSize != world.Size)
+            DenseFlow.Imaging.AtomicFile.WriteAllBytes(run.OptionsFile, System.Text.Encoding.UTF8.GetBytes((recorded with { WorldSize = world.Size }).ToJson()));
         // A fresh run's initial weights follow --seed; a resumed one takes them from the checkpoint.
         using var model = new DenseFlowModel(config, initSeed: options.Seed);
         if (options.Double) model.to(TorchSharp.torch.ScalarType.Float64);
         model.to(device);
-        using var trainer = new Trainer(model, options, train, test, run.Path, resume);
+        using var trainer = new Trainer(model, options, train, test, run.Path, resume, world);
+        if (TestFault(world.Rank) is { } faultStep) trainer.LossFault = step => step == faultStep;
+        if (world.Size > 1) AnsiConsole.MarkupLineInterpolated($"data parallel: {world.Description}; global batch {options.BatchSize}, BatchNorm {options.BatchNorm.ToString().ToLowerInvariant()}");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -216,6 +237,17 @@ static class TrainCommands
         trainer.EpochEnded += r => AnsiConsole.MarkupLineInterpolated(
             $"epoch {r.Epoch} (step {r.Step}): test bpd [bold]{Common.Fmt(r.TestBpd)}[/], train bpd {Common.Fmt(r.TrainBpd)}, inverse error {r.InverseError:E2}{(r.SampleGrid is null ? "" : $", samples {r.SampleGrid}")}");
 
+        double imagesPerSecond = double.NaN;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Steady state: from the end of the first step (ActNorm's init, warm-up) to the end of the last.
+        double Comm() => world is MpiCommunicator m ? m.CommunicationSeconds : 0;
+        (double Time, double Comm, long Step)? first = null, latest = null;
+        trainer.Progress += p =>
+        {
+            imagesPerSecond = p.ImagesPerSecond;
+            latest = (clock.Elapsed.TotalSeconds, Comm(), p.Step);
+            first ??= latest;
+        };
         TrainingResult result;
         if (Common.Interactive)
         {
@@ -249,7 +281,36 @@ static class TrainCommands
         Console.CancelKeyPress -= onCancel;
 
         AnsiConsole.MarkupLineInterpolated($"stopped: {result.StopReason} after {result.Steps} steps ({Common.Fmt(result.ElapsedSeconds / 60, "F1")} min); last test bpd {(result.LastTestBpd is { } b ? Common.Fmt(b) : "n/a")}");
+        // Throughput of the training steps (global images), and under MPI the share of rank 0's time inside MPI calls.
+        string communication = world is MpiCommunicator mpi
+            ? $"; rank 0 spent {Common.Fmt(mpi.CommunicationSeconds, "F2")} s of {Common.Fmt(clock.Elapsed.TotalSeconds, "F2")} s in MPI calls ({Common.Fmt(100 * mpi.CommunicationSeconds / clock.Elapsed.TotalSeconds, "F1")} %)"
+            : "";
+        AnsiConsole.MarkupLineInterpolated($"throughput: {Common.Fmt(imagesPerSecond, "F1")} images/s{communication}");
+        if (first is { } f && latest is { } l && l.Step > f.Step)
+        {
+            double seconds = l.Time - f.Time;
+            AnsiConsole.MarkupLineInterpolated($"steps {f.Step + 1}–{l.Step}: {Common.Fmt((l.Step - f.Step) * options.BatchSize / seconds, "F1")} images/s, {Common.Fmt(seconds / (l.Step - f.Step), "F3")} s per step{(world.Size > 1 ? $", {Common.Fmt(100 * (l.Comm - f.Comm) / seconds, "F1")} % of rank 0's time in MPI calls" : "")}");
+        }
         AnsiConsole.MarkupLineInterpolated($"run directory: {run.Path} (checkpoint.bin, model.dfn, metrics.jsonl, curve.png, samples/, tensorboard/)");
         return 0;
+    }
+
+    /// <summary>
+    /// The torch device of this rank. A bare `cuda` under MPI means one GPU per rank: cuda:0 when the launcher
+    /// gave each rank its own CUDA_VISIBLE_DEVICES (one entry), else cuda:local-rank.
+    /// </summary>
+    static TorchSharp.torch.Device DeviceOf(string device, ICommunicator world)
+    {
+        if (world.Size == 1 || device != "cuda") return TorchSharp.torch.device(device);
+        string? visible = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
+        bool ownDevice = visible is not null && visible.Split(',', StringSplitOptions.RemoveEmptyEntries).Length == 1;
+        return TorchSharp.torch.device(ownDevice ? "cuda:0" : $"cuda:{world.LocalRank}");
+    }
+
+    /// <summary>Test hook of the multi-process tests: DENSEFLOW_TEST_NAN_STEP=R:S makes rank R's loss NaN at step S.</summary>
+    static long? TestFault(int rank)
+    {
+        var parts = Environment.GetEnvironmentVariable("DENSEFLOW_TEST_NAN_STEP")?.Split(':');
+        return parts is { Length: 2 } && int.TryParse(parts[0], out int r) && r == rank && long.TryParse(parts[1], out long s) ? s : null;
     }
 }

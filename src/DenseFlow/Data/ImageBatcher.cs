@@ -54,6 +54,24 @@ public sealed class ImageBatcher
         return Build(count, i => order[start + i], i => Draw(epoch, start + i));
     }
 
+    /// <summary>
+    /// Rows [<paramref name="rowStart"/>, <paramref name="rowStart"/> + <paramref name="rowCount"/>) of
+    /// <see cref="GetBatch"/>(epoch, batchIndex), built alone: one rank's slice of a global batch, with the
+    /// same images and augmentation as those rows of the whole batch.
+    /// </summary>
+    public Tensor GetBatchRows(int epoch, int batchIndex, int rowStart, int rowCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(batchIndex, BatchesPerEpoch);
+        var order = EpochOrder(epoch);
+        int start = batchIndex * BatchSize;
+        int count = Math.Min(BatchSize, Dataset.Count - start);
+        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > count)
+            throw new ArgumentOutOfRangeException(nameof(rowCount), $"rows {rowStart}+{rowCount} exceed the batch of {count}");
+        return Build(rowCount, i => order[start + rowStart + i], i => Draw(epoch, start + rowStart + i));
+    }
+
     /// <summary>Images start..start+count-1 in dataset order, without augmentation (for evaluation).</summary>
     public Tensor GetRange(int start, int count)
     {

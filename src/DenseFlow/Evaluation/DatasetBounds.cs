@@ -1,5 +1,7 @@
 using DenseFlow.Data;
+using DenseFlow.Distributed;
 using DenseFlow.Model;
+using DenseFlow.Noise;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Evaluation;
@@ -13,21 +15,35 @@ public sealed record ImageBounds(double[] Elbo, double[]? Iwbo)
 
 /// <summary>
 /// The dataset-level bound loop shared by `eval` and `score`: images in order, the model's own noise source,
-/// so the same seed gives the same figures.
+/// so the same seed gives the same figures. Under MPI the passes are dealt round-robin to the ranks and the
+/// per-image bounds summed back (each filled by exactly one rank, so the sum is exact): a rank advances the
+/// shared noise stream over the passes it does not compute by drawing and discarding what they would draw,
+/// so every figure is identical to the single-process run with the same seed.
 /// </summary>
 public static class DatasetBounds
 {
     /// <param name="batch">images per pass for the ELBO; with K &gt; 1 at most 256 / drawsPerPass images go in one pass</param>
     /// <param name="advance">called with the number of images finished after each pass</param>
-    public static ImageBounds Evaluate(DenseFlowModel model, ImageBatcher batcher, int count, int batch, int k, int drawsPerPass, Action<int>? advance = null)
+    /// <param name="comm">the ranks sharing the work (default: the process's <see cref="World"/>)</param>
+    public static ImageBounds Evaluate(DenseFlowModel model, ImageBatcher batcher, int count, int batch, int k, int drawsPerPass, Action<int>? advance = null,
+        ICommunicator? comm = null)
     {
+        comm ??= World.Current;
         var elbo = new double[count];
         double[]? iwbo = k > 1 ? new double[count] : null;
         int step = k > 1 ? Math.Max(1, Math.Min(batch, Math.Max(1, 256 / drawsPerPass))) : batch;
-        for (int done = 0; done < count; done += step)
+        var perImage = comm.Size > 1 && count > 0 ? DrawsPerImage(model, batcher, k, drawsPerPass) : null;
+        int pass = 0;
+        for (int done = 0; done < count; done += step, pass++)
         {
             using var scope = NewDisposeScope();
             int n = Math.Min(step, count - done);
+            if (perImage is not null && pass % comm.Size != comm.Rank)
+            {
+                DrawShapeRecorder.Advance(model.Noise, perImage, n);
+                advance?.Invoke(n);
+                continue;
+            }
             var x = batcher.GetRange(done, n).to(model.Device);
             if (k > 1)
             {
@@ -43,6 +59,29 @@ public static class DatasetBounds
             }
             advance?.Invoke(n);
         }
+        if (perImage is not null)
+        {
+            comm.AllReduceSum(elbo);
+            if (iwbo is not null) comm.AllReduceSum(iwbo);
+        }
         return new ImageBounds(elbo, iwbo);
+    }
+
+    /// <summary>The draws of a pass over one image, from a dry pass that leaves the model's noise stream untouched.</summary>
+    static List<NoiseDraw> DrawsPerImage(DenseFlowModel model, ImageBatcher batcher, int k, int drawsPerPass)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var saved = model.Noise;
+        var recorder = new DrawShapeRecorder();
+        try
+        {
+            model.Noise = recorder;
+            var x = batcher.GetRange(0, 1).to(model.Device);
+            if (k > 1) Likelihood.ImportanceWeighted(model, x, k, drawsPerPass);
+            else model.LogLikelihood(x);
+        }
+        finally { model.Noise = saved; }
+        return recorder.Draws;
     }
 }

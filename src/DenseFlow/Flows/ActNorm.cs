@@ -1,3 +1,4 @@
+using DenseFlow.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,6 +30,9 @@ public sealed class ActNorm : Bijection
         get { using var v = initialized.to_type(ScalarType.Float64); return v.item<double>() != 0; }
     }
 
+    /// <summary>Ranks whose batches together make the initialising batch (null: this process's batch alone).</summary>
+    public ICommunicator? StatisticsGroup { get; set; }
+
     public Parameter Shift => shift;
     public Parameter LogScale => log_scale;
 
@@ -47,10 +51,24 @@ public sealed class ActNorm : Bijection
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var mean = x.mean(new long[] { 0, 2, 3 }, keepdim: true);
-        var std = x.std(new long[] { 0, 2, 3 }, unbiased: true, keepdim: true);
+        var (mean, std) = StatisticsGroup is { Size: > 1 } group ? GlobalStatistics(x, group)
+            : (x.mean(new long[] { 0, 2, 3 }, keepdim: true), x.std(new long[] { 0, 2, 3 }, unbiased: true, keepdim: true));
         shift.copy_(mean);
         log_scale.copy_((std + Eps).log());
         initialized.fill_(1);
+    }
+
+    /// <summary>Per-channel mean and unbiased std of the global batch: all-reduced Σx, then Σ(x − mean)².</summary>
+    static (Tensor Mean, Tensor Std) GlobalStatistics(Tensor x, ICommunicator group)
+    {
+        var dims = new long[] { 0, 2, 3 };
+        var count = new double[] { x.shape[0] * x.shape[2] * x.shape[3] };
+        group.AllReduceSum(count);
+        var sum = x.sum(dims, keepdim: true).contiguous();
+        group.AllReduceSum(sum);
+        var mean = sum / count[0];
+        var squares = (x - mean).square().sum(dims, keepdim: true).contiguous();
+        group.AllReduceSum(squares);
+        return (mean, (squares / (count[0] - 1)).sqrt());
     }
 }

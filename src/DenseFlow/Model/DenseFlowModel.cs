@@ -1,3 +1,4 @@
+using DenseFlow.Distributed;
 using DenseFlow.Flows;
 using DenseFlow.Nets;
 using DenseFlow.Noise;
@@ -63,6 +64,17 @@ public sealed class DenseFlowModel : nn.Module
     }
 
     ActivationLayout _activationLayout = ActivationLayout.Auto;
+
+    /// <summary>
+    /// Data-parallel training: ActNorm's data-dependent initialisation, and BatchNorm when
+    /// <paramref name="synchronizeBatchNorm"/>, use the statistics of the global batch of <paramref name="group"/>'s
+    /// ranks. Null (the default) uses this process's batch.
+    /// </summary>
+    public void UseStatisticsOf(ICommunicator? group, bool synchronizeBatchNorm = true)
+    {
+        foreach (var norm in modules().OfType<ActNorm>()) norm.StatisticsGroup = group;
+        foreach (var net in modules().OfType<DenseNystromCouplingNet>()) net.StatisticsGroup = synchronizeBatchNorm ? group : null;
+    }
 
     // Field names are the state_dict names (TorchSharp registers fields by name).
     readonly nn.Module dequantizer;

@@ -1,3 +1,4 @@
+using DenseFlow.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,6 +12,8 @@ namespace DenseFlow.Nets;
 /// </summary>
 public sealed class DenseNystromCouplingNet : nn.Module<Tensor, Tensor>
 {
+    const double NormEps = 1e-5, NormMomentum = 0.1;
+
     readonly Conv2d input;
     readonly NystromAttention attention;
     readonly DenseBlock dense;
@@ -24,19 +27,22 @@ public sealed class DenseNystromCouplingNet : nn.Module<Tensor, Tensor>
         input = nn.Conv2d(inChannels, width, 1);
         attention = new NystromAttention(width, width / 2, landmarks);
         dense = new DenseBlock(width, width, denseDepth, denseGrowth, gated: true);
-        mix_norm = nn.BatchNorm2d(2 * width, eps: 1e-5, momentum: 0.1);
+        mix_norm = nn.BatchNorm2d(2 * width, eps: NormEps, momentum: NormMomentum);
         mix_conv = nn.Conv2d(2 * width, width, 1, bias: false);
         output = nn.Conv2d(width, outChannels, 1);
         using (no_grad()) { output.weight!.zero_(); output.bias!.zero_(); }
         RegisterComponents();
     }
 
+    /// <summary>Ranks whose batches BatchNorm normalises over together (null: this process's batch; <see cref="SynchronizedBatchNorm"/>).</summary>
+    public ICommunicator? StatisticsGroup { get; set; }
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var h = input.forward(x);
         var fused = cat(new[] { attention.forward(h), dense.forward(h) }, 1);
-        var mixed = mix_conv.forward(nn.functional.relu(mix_norm.forward(fused)));
+        var mixed = mix_conv.forward(nn.functional.relu(SynchronizedBatchNorm.Forward(mix_norm, fused, StatisticsGroup, NormEps, NormMomentum)));
         return output.forward(mixed).MoveToOuterDisposeScope();
     }
 }

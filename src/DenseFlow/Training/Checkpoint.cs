@@ -86,6 +86,32 @@ public static class Checkpoint
     public static TrainingState Load(string path, DenseFlowModel model, Adamax? optimizer, WeightAverage? average = null, bool averagedWeights = false)
     {
         using var r = Open(path, out var state);
+        return LoadRest(r, state, path, model, optimizer, average, averagedWeights);
+    }
+
+    /// <summary>As <see cref="Load(string, DenseFlowModel, Adamax?, WeightAverage?, bool)"/>, from the bytes of a checkpoint file (one rank read it and broadcast it); <paramref name="path"/> names it in errors.</summary>
+    public static TrainingState Load(byte[] data, string path, DenseFlowModel model, Adamax? optimizer, WeightAverage? average = null)
+    {
+        using var r = Open(new MemoryStream(data, writable: false), path, out var state);
+        return LoadRest(r, state, path, model, optimizer, average, averagedWeights: false);
+    }
+
+    /// <summary>The training state stored in the bytes of a checkpoint file.</summary>
+    public static TrainingState ReadState(byte[] data, string path)
+    {
+        using var r = Open(new MemoryStream(data, writable: false), path, out var state);
+        return state;
+    }
+
+    /// <summary>The configuration stored in the bytes of a checkpoint file.</summary>
+    public static DenseFlowConfig ReadConfig(byte[] data, string path)
+    {
+        using var r = Open(new MemoryStream(data, writable: false), path, out _);
+        return ReadConfigPart(r, path);
+    }
+
+    static TrainingState LoadRest(BinaryReader r, TrainingState state, string path, DenseFlowModel model, Adamax? optimizer, WeightAverage? average, bool averagedWeights)
+    {
         var config = ReadConfigPart(r, path);
         var mismatch = FirstMismatch(config, model);
         if (mismatch is not null) throw new TrainingException($"{path}: does not fit the configuration: {mismatch}");
@@ -124,7 +150,12 @@ public static class Checkpoint
     static BinaryReader Open(string path, out TrainingState state)
     {
         if (!File.Exists(path)) throw new TrainingException($"{path}: checkpoint not found");
-        var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+        return Open(File.OpenRead(path), path, out state);
+    }
+
+    static BinaryReader Open(Stream stream, string path, out TrainingState state)
+    {
+        var r = new BinaryReader(stream, Encoding.UTF8);
         try
         {
             if (!r.ReadBytes(Magic.Length).SequenceEqual(Magic)) throw new TrainingException($"{path}: not a DenseFlow.NET checkpoint (bad magic)");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DenseFlow.Data;
+using DenseFlow.Distributed;
 using DenseFlow.Evaluation;
 using DenseFlow.Imaging;
 using DenseFlow.Model;
@@ -23,6 +24,11 @@ public sealed record TrainingResult(long Steps, int Epochs, double ElapsedSecond
 /// The training loop of SPEC §7: Adamax, warm-up, mean bits/dim of the single-sample bound. Checkpoints
 /// atomically every N steps, at the end and on cancellation; resumes bit for bit on CPU. Evaluation and
 /// sampling draw from their own seeded noise, so they never disturb the training draws.
+/// With a communicator of N &gt; 1 ranks it trains one model data-parallel and reproduces the single-process
+/// run: each rank takes its rows of the same global batch and of the same noise draws
+/// (<see cref="ShardedNoise"/>), its loss is its images' share of the global mean, gradients are summed in
+/// buckets (<see cref="GradientBuckets"/>), ActNorm and BatchNorm use global-batch statistics, and the
+/// step's loss, skip, stop and time decisions come from one small all-reduce. Only rank 0 writes.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -36,7 +42,13 @@ public sealed class Trainer : IDisposable
     readonly LearningRateSchedule _schedule;
     readonly Device _device;
     readonly WeightAverage? _average;
+    readonly ICommunicator _comm;
+    readonly GradientBuckets? _buckets;
+    readonly int _rowStart, _rowCount;
     TrainingState _state;
+    // Decided collectively at the last step (distributed runs): any rank asked to stop; rank 0's clock.
+    bool _stopRequested;
+    double _sharedElapsed;
     double _lastTrainBpd = double.NaN;
     long _consecutiveBad;
 
@@ -55,8 +67,14 @@ public sealed class Trainer : IDisposable
     /// <summary>The weight average (null unless <see cref="TrainingOptions.EmaDecay"/> is set).</summary>
     public WeightAverage? Average => _average;
 
-    public Trainer(DenseFlowModel model, TrainingOptions options, IImageDataset train, IImageDataset test, string runDir, bool resume)
+    bool Distributed => _comm.Size > 1;
+    bool Writes => _comm.Rank == 0;
+
+    /// <param name="comm">the ranks training together (null: this process alone)</param>
+    public Trainer(DenseFlowModel model, TrainingOptions options, IImageDataset train, IImageDataset test, string runDir, bool resume,
+        ICommunicator? comm = null)
     {
+        _comm = comm ?? SingleProcessCommunicator.Instance;
         _model = model;
         _options = options;
         _run = new RunDirectory(runDir);
@@ -72,27 +90,53 @@ public sealed class Trainer : IDisposable
         _optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
         _noise = new SeededNoise(options.Seed);
         _model.Noise = _noise;
+        _rowStart = 0;
+        _rowCount = options.BatchSize;
+        if (Distributed)
+        {
+            if (options.BatchSize < _comm.Size)
+                throw new TrainingException($"--batch {options.BatchSize} is smaller than the {_comm.Size} processes (--batch is the global batch)");
+            // Balanced rows: rank r takes [⌊rB/N⌋, ⌊(r+1)B/N⌋) of every global batch.
+            _rowStart = (int)((long)_comm.Rank * options.BatchSize / _comm.Size);
+            _rowCount = (int)((long)(_comm.Rank + 1) * options.BatchSize / _comm.Size) - _rowStart;
+            _model.Noise = new ShardedNoise(_noise, options.BatchSize, _rowStart, _rowCount);
+            _model.UseStatisticsOf(_comm, synchronizeBatchNorm: options.BatchNorm == BatchNormMode.Sync);
+            _buckets = new GradientBuckets(model.parameters().Where(p => p.requires_grad));
+        }
         _model.RecomputeFraction = options.RecomputeFraction;
         _model.ActivationLayout = options.ActivationLayout;
         if (options.EmaDecay is { } decay) _average = new WeightAverage(model, decay);
         _state = new TrainingState();
         if (resume)
         {
-            _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
+            _state = Distributed ? LoadSharedCheckpoint() : Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
             _noise.SetState(Convert.FromBase64String(_state.NoiseState));
             // Checkpoints from before images were counted: every step had a full batch (drop-last).
             if (_state.ImagesSeen == 0 && _state.Step > 0) _state = _state with { ImagesSeen = _state.Step * options.BatchSize };
             // Metrics written after the checkpoint belong to steps that will run again.
-            if (File.Exists(_run.MetricsFile)) MetricsLog.TruncateAfterStep(_run.MetricsFile, _state.Step);
+            if (Writes && File.Exists(_run.MetricsFile)) MetricsLog.TruncateAfterStep(_run.MetricsFile, _state.Step);
         }
+        else if (Distributed)
+        {
+            // Every rank built the model from the same seed; rank 0's copy is made authoritative anyway.
+            foreach (var t in _model.parameters().Cast<Tensor>().Concat(_model.buffers())) _comm.Broadcast(t);
+        }
+        _sharedElapsed = _state.ElapsedSeconds;
+    }
+
+    /// <summary>Rank 0 reads the checkpoint and broadcasts its bytes: every rank loads the same file, no shared file system needed.</summary>
+    TrainingState LoadSharedCheckpoint()
+    {
+        var bytes = _comm.Broadcast(Writes ? File.ReadAllBytes(_run.CheckpointFile) : null);
+        return Checkpoint.Load(bytes, _run.CheckpointFile, _model, _optimizer, _average);
     }
 
     /// <summary>Runs until the epoch count, the time budget, the step limit or cancellation.</summary>
     public TrainingResult Run(CancellationToken cancel = default)
     {
-        Directory.CreateDirectory(_run.Path);
-        using var metrics = new MetricsLog(_run.MetricsFile);
-        using var tb = new TensorBoardLog(_run.TensorBoardDir);
+        if (Writes) Directory.CreateDirectory(_run.Path);
+        using var metrics = Writes ? new MetricsLog(_run.MetricsFile) : null;
+        using var tb = Writes ? new TensorBoardLog(_run.TensorBoardDir) : null;
         double budget = _options.Minutes.HasValue ? _options.Minutes.Value * 60 : double.PositiveInfinity;
         var clock = Stopwatch.StartNew();
         double startElapsed = _state.ElapsedSeconds;
@@ -107,10 +151,12 @@ public sealed class Trainer : IDisposable
         {
             if (_options.Epochs.HasValue && _state.Epoch >= _options.Epochs.Value) { reason = $"{_options.Epochs} epochs done"; break; }
             if (_options.MaxSteps.HasValue && _state.Step >= _options.MaxSteps.Value) { reason = $"{_options.MaxSteps} steps done"; break; }
-            if (Elapsed() >= budget) { reason = $"time budget of {_options.Minutes} min reached"; break; }
-            if (cancel.IsCancellationRequested) { reason = "interrupted"; break; }
+            // Distributed: rank 0's clock and any rank's stop request, as of the last step's all-reduce.
+            if ((Distributed ? _sharedElapsed : Elapsed()) >= budget) { reason = $"time budget of {_options.Minutes} min reached"; break; }
+            if (Distributed ? _stopRequested : cancel.IsCancellationRequested) { reason = "interrupted"; break; }
 
-            RunStep(metrics, tb);
+            if (Distributed) RunStepDistributed(metrics, tb, cancel, Elapsed);
+            else RunStep(metrics!, tb!);
             double ips = (_state.Step - stepsAtStart) * _options.BatchSize / Math.Max(1e-9, rate.Elapsed.TotalSeconds);
             Progress?.Invoke(new TrainingProgress(_state.Step, _state.Epoch, _state.BatchInEpoch, _train.BatchesPerEpoch, _lastTrainBpd,
                 _schedule.At(_state.Step, _state.Epoch), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal, _state.ImagesSeen));
@@ -128,9 +174,13 @@ public sealed class Trainer : IDisposable
         if (_state.BatchInEpoch > 0 && reason != "interrupted") lastTest = EndEpoch(metrics, tb, partial: true);
         _state = _state with { ElapsedSeconds = Elapsed(), Finished = reason != "interrupted" };
         SaveCheckpoint();
-        ModelFile.Save(_model, _run.ModelFile);
-        if (_average is not null)
-            using (_average.Apply()) ModelFile.Save(_model, _run.AveragedModelFile);
+        if (Writes)
+        {
+            ModelFile.Save(_model, _run.ModelFile);
+            if (_average is not null)
+                using (_average.Apply()) ModelFile.Save(_model, _run.AveragedModelFile);
+        }
+        if (Distributed) _comm.Barrier(); // nobody leaves before rank 0 has written
         return new TrainingResult(_state.Step, _state.Epoch, _state.ElapsedSeconds, lastTest, reason);
     }
 
@@ -151,6 +201,12 @@ public sealed class Trainer : IDisposable
             if (GradientFault?.Invoke(_state.Step) == true) InjectNaNGradient();
             ok = GradientsFinite();
         }
+        Finish(ok, bpd, lr, metrics, tb);
+    }
+
+    /// <summary>Applies a good step or counts a skipped one; writes its metrics (rank 0).</summary>
+    void Finish(bool ok, double bpd, double lr, MetricsLog? metrics, TensorBoardLog? tb)
+    {
         if (ok)
         {
             _optimizer.Apply(lr);
@@ -167,11 +223,12 @@ public sealed class Trainer : IDisposable
             Warning?.Invoke($"step {_state.Step}: non-finite {(double.IsFinite(bpd) ? "gradient" : "loss")}, update skipped ({_consecutiveBad} in a row)");
             if (_consecutiveBad >= _options.MaxBadSteps)
             {
+                bool hasCheckpoint = CheckpointExists();
                 string message = $"step {_state.Step}: {_consecutiveBad} consecutive non-finite steps (--max-bad-steps {_options.MaxBadSteps}); "
-                    + (File.Exists(_run.CheckpointFile) ? $"restored the last good checkpoint ({_run.CheckpointFile})" : "no checkpoint to restore");
-                if (File.Exists(_run.CheckpointFile))
+                    + (hasCheckpoint ? $"restored the last good checkpoint ({_run.CheckpointFile})" : "no checkpoint to restore");
+                if (hasCheckpoint)
                 {
-                    _state = Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
+                    _state = Distributed ? LoadSharedCheckpoint() : Checkpoint.Load(_run.CheckpointFile, _model, _optimizer, _average);
                     _noise.SetState(Convert.FromBase64String(_state.NoiseState));
                 }
                 throw new TrainingException(message);
@@ -180,14 +237,53 @@ public sealed class Trainer : IDisposable
         _state = _state with { Step = _state.Step + 1, BatchInEpoch = _state.BatchInEpoch + 1, OptimizerStep = _optimizer.Step, ImagesSeen = _state.ImagesSeen + _options.BatchSize };
         if (ok)
         {
-            metrics.Append(new { step = _state.Step, epoch = _state.Epoch, images = ImagesSeen, train_bpd = bpd, lr, bad_steps = _state.BadStepsTotal });
-            tb.AddScalar("train/bpd", (float)bpd, _state.Step);
-            tb.AddScalar("train/lr", (float)lr, _state.Step);
+            metrics?.Append(new { step = _state.Step, epoch = _state.Epoch, images = ImagesSeen, train_bpd = bpd, lr, bad_steps = _state.BadStepsTotal });
+            tb?.AddScalar("train/bpd", (float)bpd, _state.Step);
+            tb?.AddScalar("train/lr", (float)lr, _state.Step);
         }
     }
 
     /// <summary>Training images seen so far: the machine-independent clock of a learning curve.</summary>
     long ImagesSeen => _state.ImagesSeen;
+
+    /// <summary>
+    /// One data-parallel step: this rank's rows, loss = Σ its bounds / global batch (so summed gradients are
+    /// the global mean's, for any split), one small all-reduce of [loss, non-finite, stop, rank 0's clock],
+    /// then — only if the global loss is finite, on every rank alike — backward and the bucketed gradient sum.
+    /// </summary>
+    void RunStepDistributed(MetricsLog? metrics, TensorBoardLog? tb, CancellationToken cancel, Func<double> elapsed)
+    {
+        using var scope = NewDisposeScope();
+        double lr = _schedule.At(_state.Step, _state.Epoch);
+        _model.train();
+        var x = _train.GetBatchRows(_state.Epoch, _state.BatchInEpoch, _rowStart, _rowCount).to(_device);
+        _optimizer.ZeroGrad();
+        var loss = -_model.LogLikelihood(x).sum() / (_options.BatchSize * _model.Config.Dimensions * Math.Log(2));
+        if (LossFault?.Invoke(_state.Step) == true) loss = loss * double.NaN;
+        double local = loss.to(ScalarType.Float64).item<double>();
+        var shared = new[] { double.IsFinite(local) ? local : 0, double.IsFinite(local) ? 0 : 1, cancel.IsCancellationRequested ? 1 : 0, Writes ? elapsed() : 0 };
+        _comm.AllReduceSum(shared);
+        _stopRequested = shared[2] > 0;
+        _sharedElapsed = shared[3];
+        double bpd = shared[1] > 0 ? double.NaN : shared[0];
+        bool ok = double.IsFinite(bpd);
+        if (ok)
+        {
+            loss.backward();
+            // The summed gradients are the same on every rank, so is this decision.
+            ok = _buckets!.AllReduce(_comm);
+        }
+        Finish(ok, bpd, lr, metrics, tb);
+    }
+
+    /// <summary>Whether rank 0 sees a checkpoint (every rank gets its answer).</summary>
+    bool CheckpointExists()
+    {
+        if (!Distributed) return File.Exists(_run.CheckpointFile);
+        var flag = new[] { Writes && File.Exists(_run.CheckpointFile) ? 1.0 : 0.0 };
+        _comm.AllReduceSum(flag);
+        return flag[0] > 0;
+    }
 
     void InjectNaNGradient()
     {
@@ -207,8 +303,10 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Test bound, inverse error, sample grid and curve at the end of an epoch.</summary>
-    double EndEpoch(MetricsLog metrics, TensorBoardLog tb, bool partial = false)
+    /// <remarks>Distributed: rank 0 alone evaluates (eval mode needs no communication); the others go on to the next step's all-reduce and wait there.</remarks>
+    double EndEpoch(MetricsLog? metrics, TensorBoardLog? tb, bool partial = false)
     {
+        if (!Writes || metrics is null || tb is null) return double.NaN;
         using var scope = NewDisposeScope();
         var saved = _model.Noise;
         // With a weight average, the test bound and samples are those of the averaged weights.
@@ -275,6 +373,7 @@ public sealed class Trainer : IDisposable
 
     void SaveCheckpoint()
     {
+        if (!Writes) return;
         _state = _state with { NoiseState = Convert.ToBase64String(_noise.GetState()), OptimizerStep = _optimizer.Step };
         Checkpoint.Save(_run.CheckpointFile, _model, _optimizer, _state, average: _average);
     }

@@ -43,6 +43,12 @@ public sealed record TrainingOptions
 
     /// <summary>Memory layout of the dense blocks' activations (same results; see <see cref="DenseFlowModel.ActivationLayout"/>).</summary>
     public Nets.ActivationLayout ActivationLayout { get; init; } = Nets.ActivationLayout.Auto;
+    /// <summary>Processes training together (data parallel over MPI); 1 for a single process. Recorded, not a setting: the launcher decides.</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>With several processes: BatchNorm statistics over the global batch (sync, the default) or each process's own slice (local).</summary>
+    public BatchNormMode BatchNorm { get; init; } = BatchNormMode.Sync;
+
     /// <summary>Fine-tuning phase (SPEC §7): lr 2e−5, optimiser state kept, no warm-up.</summary>
     public bool FineTune { get; init; }
 
@@ -54,7 +60,13 @@ public sealed record TrainingOptions
     public static TrainingOptions Load(string path)
     {
         if (!File.Exists(path)) throw new TrainingException($"{path}: missing (expected the run's run.json)");
-        try { return JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(path), DenseFlowConfig.Json) ?? throw new JsonException("empty"); }
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses run.json text (read elsewhere, e.g. broadcast by rank 0); <paramref name="path"/> names it in errors.</summary>
+    public static TrainingOptions FromJson(string json, string path)
+    {
+        try { return JsonSerializer.Deserialize<TrainingOptions>(json, DenseFlowConfig.Json) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new TrainingException($"{path}: not a valid run.json ({e.Message.Split('\n')[0]})"); }
     }
 }

@@ -30,7 +30,7 @@ public class CliTests : IDisposable
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
-    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "ood", "train-background", "sample", "import", "info", "verify-reference", "bench", "soak", "interpolate", "neighbours", "fid" };
+    public static readonly string[] Commands = { "train", "finetune", "eval", "score", "ood", "train-background", "sample", "import", "info", "verify-reference", "bench", "soak", "interpolate", "neighbours", "fid", "mpi-check" };
 
     [Fact]
     public void EveryCommandHasHelp()

@@ -18,6 +18,19 @@ public sealed class ImageBatcherTests
     private static long[] Values(torch.Tensor t) => t.data<long>().ToArray();
 
     [Fact]
+    public void BatchRows_AreThoseRowsOfTheWholeAugmentedBatch()
+    {
+        var ds = Numbered(50, new ImageShape(3, 8, 8));
+        var batcher = new ImageBatcher(ds, 7, shuffle: true, seed: 5, Augmentation.FlipAndShift, dropLast: true);
+        using var whole = batcher.GetBatch(2, 3);
+        using var rank0 = batcher.GetBatchRows(2, 3, 0, 4);
+        using var rank1 = batcher.GetBatchRows(2, 3, 4, 3);
+        Assert.Equal(Values(whole.narrow(0, 0, 4)), Values(rank0));
+        Assert.Equal(Values(whole.narrow(0, 4, 3)), Values(rank1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batcher.GetBatchRows(2, 3, 4, 4));
+    }
+
+    [Fact]
     public void SameSeedEpochBatch_GivesIdenticalTensors_EvenFromANewBatcher()
     {
         var ds = Numbered(50, new ImageShape(3, 8, 8));
