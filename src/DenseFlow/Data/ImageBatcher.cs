@@ -42,24 +42,14 @@ public sealed class ImageBatcher
     }
 
     /// <summary>Batch <paramref name="batchIndex"/> of <paramref name="epoch"/>, shuffled and augmented; the caller disposes it.</summary>
-    public Tensor GetBatch(int epoch, int batchIndex)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        ArgumentOutOfRangeException.ThrowIfNegative(batchIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(batchIndex, BatchesPerEpoch);
-
-        var order = EpochOrder(epoch);
-        int start = batchIndex * BatchSize;
-        int count = Math.Min(BatchSize, Dataset.Count - start);
-        return Build(count, i => order[start + i], i => Draw(epoch, start + i));
-    }
+    public Tensor GetBatch(int epoch, int batchIndex) => GetBatchRows(epoch, batchIndex, 0, null);
 
     /// <summary>
     /// Rows [<paramref name="rowStart"/>, <paramref name="rowStart"/> + <paramref name="rowCount"/>) of
     /// <see cref="GetBatch"/>(epoch, batchIndex), built alone: one rank's slice of a global batch, with the
-    /// same images and augmentation as those rows of the whole batch.
+    /// same images and augmentation as those rows of the whole batch (null count: to the batch's end).
     /// </summary>
-    public Tensor GetBatchRows(int epoch, int batchIndex, int rowStart, int rowCount)
+    public Tensor GetBatchRows(int epoch, int batchIndex, int rowStart, int? rowCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentOutOfRangeException.ThrowIfNegative(batchIndex);
@@ -67,9 +57,10 @@ public sealed class ImageBatcher
         var order = EpochOrder(epoch);
         int start = batchIndex * BatchSize;
         int count = Math.Min(BatchSize, Dataset.Count - start);
-        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > count)
-            throw new ArgumentOutOfRangeException(nameof(rowCount), $"rows {rowStart}+{rowCount} exceed the batch of {count}");
-        return Build(rowCount, i => order[start + rowStart + i], i => Draw(epoch, start + rowStart + i));
+        int rows = rowCount ?? count - rowStart;
+        if (rowStart < 0 || rows < 0 || rowStart + rows > count)
+            throw new ArgumentOutOfRangeException(nameof(rowCount), $"rows {rowStart}+{rows} exceed the batch of {count}");
+        return Build(rows, i => order[start + rowStart + i], i => Draw(epoch, start + rowStart + i));
     }
 
     /// <summary>Images start..start+count-1 in dataset order, without augmentation (for evaluation).</summary>

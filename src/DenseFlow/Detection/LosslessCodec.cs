@@ -24,26 +24,7 @@ public static class CompressedLength
     {
         if (chw.Length != shape.Size) throw new ArgumentException($"image has {chw.Length} bytes, expected {shape.Size} for {shape}");
         if (shape.Channels is not (1 or 3)) throw new ArgumentException($"the codecs take 1 or 3 channels, got {shape.Channels}");
-        int w = shape.Width, h = shape.Height, plane = w * h;
-        SKImageInfo info;
-        byte[] pixels;
-        if (shape.Channels == 1)
-        {
-            info = new SKImageInfo(w, h, SKColorType.Gray8, SKAlphaType.Opaque);
-            pixels = chw.ToArray();
-        }
-        else
-        {
-            info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
-            pixels = new byte[plane * 4];
-            for (int i = 0; i < plane; i++)
-            {
-                pixels[4 * i] = chw[i];
-                pixels[4 * i + 1] = chw[plane + i];
-                pixels[4 * i + 2] = chw[2 * plane + i];
-                pixels[4 * i + 3] = 255;
-            }
-        }
+        var (info, pixels) = Imaging.Png.SkiaPixels(chw, shape.Channels, shape.Height, shape.Width);
         unsafe
         {
             fixed (byte* p = pixels)

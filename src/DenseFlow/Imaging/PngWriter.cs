@@ -26,34 +26,33 @@ public static class Png
         CheckShape(channels, height, width);
         CheckLength(chw, (long)channels * height * width, nameof(chw));
 
-        int plane = height * width;
-        SKImageInfo info;
-        byte[] pixels;
-        if (channels == 1)
-        {
-            // Gray8 is written as a true grayscale PNG, so it round-trips as one channel.
-            info = new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque);
-            pixels = chw;
-        }
-        else
-        {
-            // Skia has no packed 24-bit format; interleave into opaque RGBA (the encoder drops the alpha).
-            info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-            pixels = new byte[plane * 4];
-            for (int i = 0; i < plane; i++)
-            {
-                pixels[4 * i] = chw[i];
-                pixels[4 * i + 1] = chw[plane + i];
-                pixels[4 * i + 2] = chw[2 * plane + i];
-                pixels[4 * i + 3] = 255;
-            }
-        }
+        var (info, pixels) = SkiaPixels(chw, channels, height, width);
 
         using var image = SKImage.FromPixelCopy(info, pixels, info.RowBytes)
             ?? throw new InvalidOperationException("SkiaSharp could not wrap the pixel buffer.");
         using var data = image.Encode(SKEncodedImageFormat.Png, 100)
             ?? throw new InvalidOperationException("SkiaSharp failed to encode the PNG.");
         return data.ToArray();
+    }
+
+    /// <summary>
+    /// Planar (C,H,W) bytes as a Skia pixel buffer: Gray8 for one channel (written as a true grayscale
+    /// image, so it round-trips as one channel), opaque RGBA for three (Skia has no packed 24-bit format;
+    /// encoders drop the alpha).
+    /// </summary>
+    internal static (SKImageInfo Info, byte[] Pixels) SkiaPixels(ReadOnlySpan<byte> chw, int channels, int height, int width)
+    {
+        if (channels == 1) return (new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque), chw.ToArray());
+        int plane = height * width;
+        var pixels = new byte[plane * 4];
+        for (int i = 0; i < plane; i++)
+        {
+            pixels[4 * i] = chw[i];
+            pixels[4 * i + 1] = chw[plane + i];
+            pixels[4 * i + 2] = chw[2 * plane + i];
+            pixels[4 * i + 3] = 255;
+        }
+        return (new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), pixels);
     }
 
     /// <summary>
