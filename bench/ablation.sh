@@ -13,7 +13,7 @@
 #   4  no augmentation, DenseFlow coupling           5  white-noise augmentation, DenseFlow coupling
 #   6  preconditioned augmentation, DenseFlow coupling (= fmnist-cpu)
 #
-# Budget: STEPS optimisation steps of batch 64 for every variant (equal training images), seed SEED,
+# Budget: up to STEPS optimisation steps of batch 64 for every variant (equal training images), seed SEED,
 # warm-up WARMUP steps; training runs in chunks of CHUNK steps, each under the shared CPU lock
 # (/tmp/cpu.lock), so other work can interleave. Evaluation: IWBO with K = IWBO_K on the first
 # EVAL_IMAGES test images (the same images for every variant), one chunk per variant under the lock.
@@ -38,8 +38,10 @@ DOC=${DOC:-docs/ABLATION.md}
 LOCK=${LOCK:-/tmp/cpu.lock}
 
 command -v jq > /dev/null || { echo "bench/ablation.sh: needs jq (apt-get install -y jq)" >&2; exit 1; }
-flock "$LOCK" dotnet build src/DenseFlow.Cli -c Release -nologo -v q >&2
-DF=(dotnet src/DenseFlow.Cli/bin/Release/net10.0/denseflow.dll)
+# DENSEFLOW_DLL: a built denseflow.dll to use instead of building this tree (a copy keeps a long run
+# independent of rebuilds of the working tree).
+if [[ -n ${DENSEFLOW_DLL:-} ]]; then DF=(dotnet "$DENSEFLOW_DLL")
+else flock "$LOCK" dotnet build src/DenseFlow.Cli -c Release -nologo -v q >&2; DF=(dotnet src/DenseFlow.Cli/bin/Release/net10.0/denseflow.dll); fi
 mkdir -p "$OUT"
 
 # Variant configurations, all derived from the fmnist-cpu preset by the rule above.
@@ -62,25 +64,39 @@ variant 4 dense none
 variant 5 dense white
 variant 6 dense preconditioned
 
-for row in 1 2 3 4 5 6; do
-  run="$OUT/ablation-$row"
-  done_steps=0
-  if [[ -f $run/checkpoint.bin ]]; then
-    done_steps=$(jq -s 'map(select(.step != null) | .step) | max // 0' "$run/metrics.jsonl" 2> /dev/null || echo 0)
+# Training runs in rounds of CHUNK steps over all six variants, so that at every round's end all six have
+# seen the same images; with DEADLINE (Unix seconds) no round is started that would end after it, and the
+# evaluation uses the steps every variant reached. Each variant's training seconds are summed in
+# ablation-N.seconds (wall time of its chunks, process start included).
+steps_of() { jq -s 'map(select(.step != null) | .step) | max // 0' "$1/metrics.jsonl" 2> /dev/null || echo 0; }
+target=0
+while (( target < STEPS )); do
+  next=$(( target + CHUNK < STEPS ? target + CHUNK : STEPS ))
+  if [[ -n ${DEADLINE:-} && -n ${round_seconds:-} ]] && (( $(date +%s) + round_seconds > DEADLINE )); then
+    echo "ablation: deadline — stopping at $target steps per variant"; break
   fi
-  (( done_steps >= STEPS )) && echo "ablation-$row: trained already ($done_steps steps)"
-  while (( done_steps < STEPS )); do
-    next=$(( done_steps + CHUNK < STEPS ? done_steps + CHUNK : STEPS ))
+  round_start=$(date +%s)
+  for row in 1 2 3 4 5 6; do
+    run="$OUT/ablation-$row"
+    done_steps=0
+    [[ -f $run/checkpoint.bin ]] && done_steps=$(steps_of "$run")
+    (( done_steps >= next )) && continue
     echo "ablation-$row: steps $done_steps → $next of $STEPS"
+    t0=$(date +%s)
     if [[ -f $run/checkpoint.bin ]]; then
       flock "$LOCK" "${DF[@]}" train --resume "$run" --max-steps "$next"
     else
       flock "$LOCK" "${DF[@]}" train --dataset fashion-mnist --config "$OUT/ablation-$row.json" --seed "$SEED" --batch 64 \
         --warmup "$WARMUP" --max-steps "$next" --checkpoint-every "$CHUNK" --eval-images 64 --samples 0 --out "$run"
     fi
-    done_steps=$next
+    echo $(( $(cat "$OUT/ablation-$row.seconds" 2> /dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ablation-$row.seconds"
   done
+  round_seconds=$(( $(date +%s) - round_start ))
+  target=$next
 done
+trained=$STEPS
+for row in 1 2 3 4 5 6; do s=$(steps_of "$OUT/ablation-$row"); (( s < trained )) && trained=$s; done
+echo "ablation: evaluating at $trained steps per variant"
 
 for row in 1 2 3 4 5 6; do
   result="$OUT/ablation-$row.eval.json"
@@ -90,24 +106,24 @@ for row in 1 2 3 4 5 6; do
 done
 
 # docs/ABLATION.md
-describe=("" "no, no, Glow coupling (one unit per block)" "white noise, Glow coupling" "preconditioned, Glow coupling"
-          "no, DenseFlow coupling" "white noise, DenseFlow coupling" "preconditioned, DenseFlow coupling")
+describe=("" "no augmentation, Glow coupling (one unit per block)" "white noise, Glow coupling" "preconditioned, Glow coupling"
+          "no augmentation, DenseFlow coupling" "white noise, DenseFlow coupling" "preconditioned, DenseFlow coupling")
 paper=("" 3.42 3.40 3.37 3.14 3.08 3.07)
 {
   echo "# Table 4 ablation, scaled to Fashion-MNIST"
   echo
-  echo "Made by \`bench/ablation.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $STEPS steps of batch 64 per variant"
-  echo "(the same $(( STEPS * 64 )) training images in the same order, seed $SEED, warm-up $WARMUP), IWBO with"
+  echo "Made by \`bench/ablation.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $trained steps of batch 64 per variant"
+  echo "(the same $(( trained * 64 )) training images in the same order, seed $SEED, warm-up $WARMUP), IWBO with"
   echo "K = $IWBO_K on the first $EVAL_IMAGES Fashion-MNIST test images. Scaling rule: see the script's header"
   echo "(fmnist-cpu architecture; widths × 32/48). The paper's column is DenseFlow-45-6 on CIFAR-10 after"
   echo "300 + 10 epochs: compare the order of the rows, not the values."
   echo
-  echo "| # | augmentation, coupling | parameters | test IWBO bits/dim | test ELBO bits/dim | paper (CIFAR-10) |"
-  echo "|---|---|---|---|---|---|"
+  echo "| # | augmentation, coupling | parameters | training wall time (s) | test IWBO bits/dim | test ELBO bits/dim | paper (CIFAR-10) |"
+  echo "|---|---|---|---|---|---|---|"
   for row in 1 2 3 4 5 6; do
     r="$OUT/ablation-$row.eval.json"
     params=$("${DF[@]}" info --config "$OUT/ablation-$row.json" | grep -o 'trainable parameters: [0-9,]*' | cut -d' ' -f3)
-    printf '| %s | %s | %s | %.4f | %.4f | %s |\n' "$row" "${describe[$row]}" "${params:-?}" \
+    printf '| %s | %s | %s | %s | %.4f | %.4f | %s |\n' "$row" "${describe[$row]}" "${params:-?}" "$(cat "$OUT/ablation-$row.seconds" 2> /dev/null || echo ?)" \
       "$(jq .bpd "$r")" "$(jq .elbo_bpd "$r")" "${paper[$row]}"
   done
 } > "$DOC.tmp"
