@@ -25,19 +25,8 @@ var commands = new[]
     OodCommands.Ood, OodCommands.TrainBackground,
     ModelCommands.Import, ModelCommands.Info, ModelCommands.VerifyReference, BenchCommand.Bench, SoakCommand.Soak,
     InterpolateCommand.Interpolate, NeighboursCommand.Neighbours, FidCommand.Fid,
-    MpiCheckCommand.MpiCheck,
+    MpiCheckCommand.MpiCheck, CompletionCommand.Completion,
 };
-
-string Overview() =>
-    "denseflow — DenseFlow normalizing flows (Grcić et al., NeurIPS 2021) for images, on TorchSharp\n\nUsage: denseflow <command> [options]\n\nCommands:\n"
-    + string.Join("\n", commands.Select(c => $"  {c.Name,-18} {c.Summary}"))
-    + "\n\nRun 'denseflow <command> --help' for a command's options.";
-
-if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-{
-    Console.WriteLine(Overview());
-    return args.Length == 0 ? 2 : 0;
-}
 
 if (BenchCommand.IsChild(args))
 {
@@ -45,23 +34,15 @@ if (BenchCommand.IsChild(args))
     return DenseFlow.Benchmarks.Benchmark.ChildMain(args, Console.Out, Console.Error);
 }
 
-var command = commands.FirstOrDefault(c => c.Name == args[0]);
-if (command is null)
-{
-    Console.Error.WriteLine($"denseflow: unknown command '{args[0]}' (expected one of: {string.Join(", ", commands.Select(c => c.Name))})");
-    return 2;
-}
-var rest = args[1..];
-if (rest.Contains("--help") || rest.Contains("-h"))
-{
-    Console.WriteLine(command.Help());
-    return 0;
-}
+// System.CommandLine parses (see CommandTree); help, --version, completions and unknown commands are answered there.
+var line = new CommandTree(commands).Parse(args);
+if (line.ExitCode is int answered) return answered;
+var command = line.Command!;
 
 int Fail(string message, int code) => DenseFlowCli.Fail(command.Name, message, code);
 try
 {
-    var parsed = command.Parse(rest);
+    var parsed = line.Args ?? throw line.Error!;
     Runtime.Initialize();
     // Under mpiexec only the commands that share their work (and let rank 0 alone write) may run.
     if (DenseFlow.Distributed.World.IsDistributed && command.Name is not ("train" or "finetune" or "eval" or "score" or "ood" or "mpi-check"))

@@ -7,12 +7,12 @@ namespace DenseFlow.Cli.Commands;
 
 static class Common
 {
-    public static readonly OptionSpec Preset = new("preset", $"model preset: {string.Join(", ", Presets.Names)}", Meta: "NAME");
+    public static readonly OptionSpec Preset = new("preset", $"model preset: {string.Join(", ", Presets.Names)}", Meta: "NAME") { Completions = () => Presets.Names };
     public static readonly OptionSpec Config = new("config", "model configuration JSON file (see docs and `info --preset X --json`)", Meta: "FILE");
     public static readonly OptionSpec Device = new("device", "torch device: cpu (default), cuda, cuda:1 — cuda needs the TorchSharp CUDA package", Meta: "DEV");
-    public static readonly OptionSpec Dataset = new("dataset", $"dataset: {string.Join(", ", Datasets.Names)}", Meta: "NAME");
+    public static readonly OptionSpec Dataset = new("dataset", $"dataset: {string.Join(", ", Datasets.Names)}", Meta: "NAME") { Completions = () => Datasets.Names };
     public static readonly OptionSpec Data = new("data", "dataset directory (default: the dataset's standard location)", Meta: "DIR");
-    public static readonly OptionSpec LayoutOption = new("layout", "memory layout of the dense blocks' activations: auto (default; channels-last on CPU where it measured faster), channels-first or channels-last; same results", Meta: "L");
+    public static readonly OptionSpec LayoutOption = new("layout", "memory layout of the dense blocks' activations: auto (default; channels-last on CPU where it measured faster), channels-first or channels-last; same results", Meta: "L") { Completions = () => DenseFlow.Nets.ActivationLayouts.Names };
     public static readonly OptionSpec Run = new("run", "run directory made by `train` or `import`", Meta: "RUN_DIR");
 
     /// <summary>The configuration named by --preset or --config (exactly one, or the fallback).</summary>
@@ -48,9 +48,9 @@ static class Common
         catch (Exception) { throw a.Error($"--device must be cpu or cuda[:N], got '{s}'"); }
     }
 
-    public static readonly OptionSpec Weights = new("weights", "auto (default: the weight average when the run has one, from `train --ema`), live or ema", Meta: "W");
-
     static readonly Dictionary<string, RunWeights> WeightChoices = new() { ["auto"] = RunWeights.Auto, ["live"] = RunWeights.Live, ["ema"] = RunWeights.Averaged };
+
+    public static readonly OptionSpec Weights = new("weights", "auto (default: the weight average when the run has one, from `train --ema`), live or ema", Meta: "W") { Completions = () => WeightChoices.Keys };
 
     /// <summary>Loads a run's model with the weights --weights asks for.</summary>
     public static DenseFlowModel LoadRunModel(Args a, RunDirectory run)
