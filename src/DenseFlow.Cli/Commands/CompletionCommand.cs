@@ -39,8 +39,8 @@ static class CompletionCommand
         Name = "completion",
         Summary = "print a shell completion script (bash or zsh) for commands, options and dataset/preset names",
         Usage = "denseflow completion (bash | zsh)",
-        Examples = "source <(denseflow completion bash)          # this shell; add the line to ~/.bashrc to keep it\n"
-                 + "denseflow completion zsh > ~/.zsh/_denseflow_setup && echo 'source ~/.zsh/_denseflow_setup' >> ~/.zshrc",
+        Examples = "source <(denseflow completion bash)    # this shell; add the line to ~/.bashrc to keep it\n"
+                 + "source <(denseflow completion zsh)     # zsh; add the line to ~/.zshrc to keep it",
         Positional = "SHELL",
         PositionalCompletions = () => Scripts.Keys,
         Run = Run,
