@@ -67,8 +67,9 @@ public sealed class CommandTree
             }));
 
         _commandOf.TryGetValue(parse.CommandResult.Command, out var command);
-        // --help wins over everything else on the line, as it always has.
-        if (parse.GetResult(_help) is OptionResult { Implicit: false })
+        // --help or -h anywhere wins over everything else on the line, as it always has, even where an option
+        // would take it as its value (`train --out -h` shows help rather than training into a directory "-h").
+        if (parse.GetResult(_help) is OptionResult { Implicit: false } || (command is not null && args.Any(a => a is "--help" or "-h")))
         {
             Console.WriteLine(command?.Help() ?? Overview());
             return ParsedCommandLine.Answered(0);

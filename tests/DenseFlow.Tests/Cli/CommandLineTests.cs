@@ -51,6 +51,18 @@ public class CommandLineTests
         Assert.Equal("", err);
     }
 
+    [Theory]
+    // An unknown dataset first, so a regression ends in a usage error rather than a training run.
+    [InlineData("--out", "--help")]
+    [InlineData("--out", "-h")]
+    public void HelpAsAnOptionsValueStillShowsHelp(string option, string help)
+    {
+        var (code, output, err) = CliTests.Run("train", "--dataset", "no-such-dataset", option, help);
+        Assert.Equal(0, code);
+        Assert.Contains("denseflow train", output);
+        Assert.Equal("", err);
+    }
+
     [Fact]
     public void VersionPrintsTheAssemblysInformationalVersion()
     {
