@@ -14,11 +14,13 @@ namespace DenseFlow.Tests.Cli;
 public class GuaranteeTests : IClassFixture<TinyRun>, IDisposable
 {
     readonly TinyRun _tiny;
+    readonly Xunit.Abstractions.ITestOutputHelper _log;
     readonly string _dir = Path.Combine(Path.GetTempPath(), "denseflow-guarantee-" + Guid.NewGuid().ToString("N"));
 
-    public GuaranteeTests(TinyRun tiny)
+    public GuaranteeTests(TinyRun tiny, Xunit.Abstractions.ITestOutputHelper log)
     {
         _tiny = tiny;
+        _log = log;
         Directory.CreateDirectory(_dir);
     }
 
@@ -120,6 +122,7 @@ public class GuaranteeTests : IClassFixture<TinyRun>, IDisposable
             maxMove = Math.Max(maxMove, Model.TestUtil.MaxAbsDiff(p, tunedParams[name]));
             maxFromFresh = Math.Max(maxFromFresh, Model.TestUtil.MaxAbsDiff(p, freshParams[name]));
         }
+        _log.WriteLine($"fine-tuning moved parameters by at most {maxMove:E3}; source vs fresh weights: {maxFromFresh:E3}");
         Assert.True(maxMove <= 1e-4, $"fine-tuning moved a parameter by {maxMove}");
         Assert.True(maxMove > 0, "fine-tuning did not change the weights");
         Assert.True(maxFromFresh > 1e-2, $"the source run's weights are only {maxFromFresh} from fresh ones: the check would not tell them apart");
@@ -150,6 +153,7 @@ public class GuaranteeTests : IClassFixture<TinyRun>, IDisposable
             expected = -ll.data<double>().ToArray().Average() / (28 * 28 * Math.Log(2));
         }
         double got = ElboBpd(j64), single = ElboBpd(j32);
+        _log.WriteLine($"eval --double {got:R} bpd, library float64 {expected:R}, float32 {single:R}");
         Assert.True(Math.Abs(got - expected) <= 1e-12 * expected, $"eval --double {got} bpd, the library's float64 {expected}");
         // float32 keeps ~7 digits of a log-likelihood of a few thousand nats summed over a few dozen layers:
         // the two bounds agree to far better than 1e-3 bpd.
@@ -183,6 +187,7 @@ public class GuaranteeTests : IClassFixture<TinyRun>, IDisposable
             Assert.True(code == 0, output + err);
             spread[t] = PixelSpread(SampleImages(each));
         }
+        _log.WriteLine($"pixel spread at T = 1, 0.5, 0.1: {spread["1"]:F3}, {spread["0.5"]:F3}, {spread["0.1"]:F3}");
         Assert.True(spread["1"] > spread["0.5"] && spread["0.5"] > spread["0.1"], $"pixel spread at T = 1, 0.5, 0.1: {spread["1"]}, {spread["0.5"]}, {spread["0.1"]}");
 
         // At T = 0.5 the images are the library's samples at 0.5 with the same seed.
