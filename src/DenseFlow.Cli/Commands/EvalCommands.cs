@@ -97,7 +97,7 @@ static class EvalCommands
         model.Noise = noise;
 
         // A run trained without some classes is evaluated without them too, unless another dataset is named.
-        var ds = Datasets.Open(dataset, dataDir, split, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer"), ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses });
+        var ds = Datasets.Open(dataset, dataDir, split, ForModel(model, dataset, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer"), ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses }));
         CheckShape(model, ds, dataset);
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
         int count = ds.Count;
@@ -127,6 +127,10 @@ static class EvalCommands
         }
         return 0;
     }
+
+    /// <summary>A folder's images are read with the model's channel count (luma or RGB, as `score --folder` does); its size is still checked.</summary>
+    static DatasetOptions ForModel(DenseFlowModel model, string dataset, DatasetOptions o) =>
+        dataset == "folder" ? o with { Channels = model.Config.InputShape[0] } : o;
 
     static void CheckShape(DenseFlowModel model, IImageDataset ds, string name)
     {
@@ -167,7 +171,7 @@ static class EvalCommands
         {
             string dataset = Common.CheckDataset(a, options?.Dataset);
             ds = Datasets.Open(dataset, a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir), Split(a),
-                new DatasetOptions { Limit = limit, ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses });
+                ForModel(model, dataset, new DatasetOptions { Limit = limit, ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses }));
             source = dataset;
         }
         CheckShape(model, ds, source);

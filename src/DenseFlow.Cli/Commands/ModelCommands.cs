@@ -100,6 +100,8 @@ static class ModelCommands
         if (run.HasRun && !a.Flag("overwrite")) throw a.Error($"--out {outDir}: already holds a run (use --overwrite to replace it)");
         using var model = new DenseFlowModel(config);
         ReferenceWeights.Load(model, source);
+        // An imported run is only model.dfn and config.json: a replaced run's checkpoint or weight average would be loaded instead.
+        if (Directory.Exists(outDir)) run.DeleteRunFiles();
         Directory.CreateDirectory(outDir);
         ModelFile.Save(model, run.ModelFile);
         File.WriteAllText(run.ConfigFile, config.ToJson());

@@ -149,13 +149,7 @@ static class TrainCommands
             config.Plan();
         }
 
-        if (writes && a.Flag("overwrite") && Directory.Exists(outDir))
-        {
-            foreach (var f in new[] { runDir.CheckpointFile, runDir.ModelFile, runDir.MetricsFile, runDir.CurveFile, runDir.OptionsFile, runDir.ConfigFile })
-                if (File.Exists(f)) File.Delete(f);
-            if (Directory.Exists(runDir.TensorBoardDir)) Directory.Delete(runDir.TensorBoardDir, true);
-            if (Directory.Exists(runDir.SamplesDir)) Directory.Delete(runDir.SamplesDir, true);
-        }
+        if (writes && a.Flag("overwrite") && Directory.Exists(outDir)) runDir.DeleteRunFiles();
         if (writes)
         {
             Directory.CreateDirectory(outDir);

@@ -51,6 +51,18 @@ public sealed class RunDirectory
     public bool LoadsAverage(RunWeights weights) =>
         weights == RunWeights.Averaged || (weights == RunWeights.Auto && (File.Exists(AveragedModelFile) || CheckpointHasAverage()));
 
+    /// <summary>
+    /// Deletes the files a run writes (weights, weight average, checkpoint, options, metrics, samples, logs) before
+    /// --overwrite replaces the run, so nothing of the old run is loaded or shown as the new one's. Other files stay.
+    /// </summary>
+    public void DeleteRunFiles()
+    {
+        foreach (var f in new[] { CheckpointFile, ModelFile, AveragedModelFile, MetricsFile, CurveFile, OptionsFile, ConfigFile })
+            if (File.Exists(f)) File.Delete(f);
+        if (Directory.Exists(TensorBoardDir)) Directory.Delete(TensorBoardDir, true);
+        if (Directory.Exists(SamplesDir)) Directory.Delete(SamplesDir, true);
+    }
+
     bool CheckpointHasAverage()
     {
         if (!File.Exists(OptionsFile)) return false;
