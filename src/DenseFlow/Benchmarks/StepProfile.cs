@@ -127,7 +127,7 @@ public static class StepProfile
             var block = model.Blocks[b];
             var bp = plan.Blocks[b];
             var input = h;
-            var (bF, bB) = TimePart(() => { var (y, ld) = block.forward(input); return [y, ld]; });
+            var (bF, bB) = TimePart(() => { var (y, ld) = block.forward(input, new TransformContext(model.Noise, model.DType)); return [y, ld]; });
             double hw = bp.Height * bp.Width;
             double blockFlops = 0;
             foreach (int w in bp.UnitWidths)
@@ -172,7 +172,7 @@ public static class StepProfile
 
             using (no_grad())
             {
-                var (y, _) = block.forward(input);
+                var (y, _) = block.forward(input, new TransformContext(model.Noise, model.DType));
                 if (b < model.Transitions.Count)
                 {
                     var (kept, _) = model.Transitions[b].forward(y);

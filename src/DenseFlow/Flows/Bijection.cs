@@ -1,18 +1,20 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
 
 /// <summary>
-/// The single contract of every invertible layer: forward returns the output and the per-image
-/// log|det J| (shape (B,)); inverse returns the input.
+/// A deterministic invertible transform: forward returns the output and the per-image log|det J|
+/// (shape (B,)); inverse returns the input. Neither needs the context.
 /// </summary>
-public abstract class Bijection : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>
+public abstract class Bijection : Transform
 {
     protected Bijection(string name) : base(name) { }
 
+    public abstract (Tensor Output, Tensor LogDet) forward(Tensor x);
+
     public abstract Tensor inverse(Tensor y);
 
-    /// <summary>Zero log-det of the right batch size, dtype and device.</summary>
-    protected static Tensor ZeroLogDet(Tensor x) => zeros(x.shape[0], dtype: x.dtype, device: x.device);
+    public sealed override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context) => forward(x);
+
+    public sealed override Tensor inverse(Tensor z, TransformContext context) => inverse(z);
 }

@@ -23,7 +23,6 @@ public sealed class CrossUnitCoupling : nn.Module<Tensor, Tensor, (Tensor Noise,
 {
     readonly NoiseNet? net;
     public int NoiseChannels { get; }
-    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
     public CrossUnitCoupling(int conditionChannels, int noiseChannels, bool preconditioned) : base(nameof(CrossUnitCoupling))
     {
@@ -40,11 +39,21 @@ public sealed class CrossUnitCoupling : nn.Module<Tensor, Tensor, (Tensor Noise,
     /// <summary>The noise e and the bound's term −log N(ε) + Σ log σ, per image.</summary>
     public override (Tensor Noise, Tensor LogDet) forward(Tensor condition, Tensor eps)
     {
-        var negLogN = (0.5 * eps.square() + HalfLog2Pi).flatten(1).sum(1);
+        var negLogN = -NormalLogDensity.Standard(eps);
         if (net is null) return (eps, negLogN);
         var (mu, logSigma) = net.forward(condition);
         var e = mu + logSigma.exp() * eps;
         return (e, negLogN + logSigma.flatten(1).sum(1));
+    }
+
+    /// <summary>
+    /// Draws ε of shape (B, k, H, W) from the context's noise source (SPEC §9: in block and unit order)
+    /// and returns e with its bound term, as <see cref="forward"/>; <paramref name="like"/> gives B, H, W.
+    /// </summary>
+    public (Tensor Noise, Tensor LogDet) Augment(Tensor condition, Tensor like, TransformContext context)
+    {
+        var eps = context.Noise.StandardNormal(new[] { like.shape[0], NoiseChannels, like.shape[2], like.shape[3] }, like.dtype, like.device);
+        return forward(condition, eps);
     }
 
     /// <summary>Only the bijective part (G, ε) → e and its log-det Σ log σ, for tests.</summary>

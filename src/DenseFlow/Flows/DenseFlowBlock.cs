@@ -1,4 +1,3 @@
-using DenseFlow.Noise;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -8,14 +7,13 @@ namespace DenseFlow.Flows;
 /// A DenseFlow block (SPEC §2, §5): units U₀…U_{S−1}; before every unit but the first, the cross-unit
 /// coupling appends k noise channels conditioned on concat(x⁽⁰⁾, y₀, …, y_{k−2}).
 /// </summary>
-public sealed class DenseFlowBlock : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>
+public sealed class DenseFlowBlock : Transform
 {
     readonly ModuleList<FlowUnit> units;
     readonly ModuleList<CrossUnitCoupling> noise;
-    readonly Func<INoiseSource> _noiseSource;
     public int NoiseChannels { get; }
 
-    public DenseFlowBlock(IReadOnlyList<FlowUnit> unitList, IReadOnlyList<CrossUnitCoupling> couplings, int noiseChannels, Func<INoiseSource> noiseSource)
+    public DenseFlowBlock(IReadOnlyList<FlowUnit> unitList, IReadOnlyList<CrossUnitCoupling> couplings, int noiseChannels)
         : base(nameof(DenseFlowBlock))
     {
         if (noiseChannels > 0 && couplings.Count != unitList.Count - 1)
@@ -23,14 +21,13 @@ public sealed class DenseFlowBlock : nn.Module<Tensor, (Tensor Output, Tensor Lo
         units = new ModuleList<FlowUnit>(unitList.ToArray());
         noise = new ModuleList<CrossUnitCoupling>(couplings.ToArray());
         NoiseChannels = noiseChannels;
-        _noiseSource = noiseSource;
         RegisterComponents();
     }
 
     public IReadOnlyList<FlowUnit> Units => units.ToList();
     public IReadOnlyList<CrossUnitCoupling> Couplings => noise.ToList();
 
-    public override (Tensor Output, Tensor LogDet) forward(Tensor x)
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context)
     {
         var earlier = new List<Tensor> { x };
         var (y, logDet) = units[0].forward(x);
@@ -40,8 +37,7 @@ public sealed class DenseFlowBlock : nn.Module<Tensor, (Tensor Output, Tensor Lo
             {
                 // G_k = concat(x⁽⁰⁾, y₀, …, y_{k−2}); the draw happens here, in block and unit order (SPEC §9).
                 var condition = earlier.Count == 1 ? earlier[0] : cat(earlier.ToArray(), 1);
-                var eps = _noiseSource().StandardNormal(new[] { y.shape[0], NoiseChannels, y.shape[2], y.shape[3] }, y.dtype, y.device);
-                var (e, noiseTerm) = noise[k - 1].forward(condition, eps);
+                var (e, noiseTerm) = noise[k - 1].Augment(condition, y, context);
                 earlier.Add(y);
                 y = cat(new[] { y, e }, 1);
                 logDet = logDet + noiseTerm;
@@ -53,7 +49,10 @@ public sealed class DenseFlowBlock : nn.Module<Tensor, (Tensor Output, Tensor Lo
         return (y, logDet);
     }
 
-    /// <summary>Runs U_k⁻¹ and drops the appended noise channels; g is never run when sampling.</summary>
+    /// <summary>Runs U_k⁻¹ and drops the appended noise channels; g is never run and nothing is drawn.</summary>
+    public override Tensor inverse(Tensor z, TransformContext context) => inverse(z);
+
+    /// <summary>The inverse, which needs no context.</summary>
     public Tensor inverse(Tensor z)
     {
         for (int k = units.Count - 1; k >= 0; k--)

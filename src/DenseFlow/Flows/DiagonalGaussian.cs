@@ -11,7 +11,6 @@ public sealed class DiagonalGaussian : nn.Module
 {
     readonly Tensor loc;
     readonly Tensor log_scale;
-    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
     public bool Learned { get; }
 
     public DiagonalGaussian(int channels, bool learned = true) : base(nameof(DiagonalGaussian))
@@ -33,11 +32,7 @@ public sealed class DiagonalGaussian : nn.Module
         RegisterComponents();
     }
 
-    public Tensor LogProb(Tensor z)
-    {
-        var inner = -0.5 * (-2 * log_scale).exp() * (z - loc).square();
-        return (inner - HalfLog2Pi - log_scale).flatten(1).sum(1);
-    }
+    public Tensor LogProb(Tensor z) => NormalLogDensity.Diagonal(z, loc, log_scale);
 
     /// <summary>z = loc + T·exp(log_scale)·ε.</summary>
     public Tensor FromNoise(Tensor eps, double temperature = 1.0)

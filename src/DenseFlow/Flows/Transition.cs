@@ -1,16 +1,15 @@
-using DenseFlow.Noise;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
 
 /// <summary>
-/// Transition between blocks, "squeeze and drop" (SPEC §1): squeeze, keep the first half of the
-/// channels and score the dropped half under N(0, I). Sampling draws the dropped half from N(0, T²I).
+/// Transition between blocks, "squeeze and drop" (SPEC §1), a surjection: squeeze, keep the first half
+/// of the channels and score the dropped half under N(0, I) (its bound term). The inverse draws the
+/// dropped half from N(0, T²I), or takes it from the context's recorded halves.
 /// </summary>
-public sealed class Transition : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>
+public sealed class Transition : Transform
 {
     readonly Tensor buffer;
-    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
     public Transition() : base(nameof(Transition))
     {
@@ -19,18 +18,41 @@ public sealed class Transition : nn.Module<Tensor, (Tensor Output, Tensor LogDet
         RegisterComponents();
     }
 
-    public override (Tensor Output, Tensor LogDet) forward(Tensor x)
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context)
     {
-        var squeezed = Squeeze.Apply(x);
-        var halves = squeezed.chunk(2, 1);
-        var logP = (-HalfLog2Pi - 0.5 * halves[1].square()).flatten(1).sum(1);
-        return (halves[0], logP);
+        var (kept, dropped, logP) = Split(x);
+        context.Dropped?.Add(dropped);
+        return (kept, logP);
     }
 
-    public Tensor inverse(Tensor kept, INoiseSource noise, double temperature)
+    /// <summary>The forward without a context (it draws nothing).</summary>
+    public (Tensor Output, Tensor LogDet) forward(Tensor x)
     {
-        var dropped = noise.StandardNormal(kept.shape, kept.dtype, kept.device);
-        if (temperature != 1.0) dropped = dropped * temperature;
+        var (kept, _, logP) = Split(x);
+        return (kept, logP);
+    }
+
+    static (Tensor Kept, Tensor Dropped, Tensor LogP) Split(Tensor x)
+    {
+        var halves = Squeeze.Apply(x).chunk(2, 1);
+        return (halves[0], halves[1], NormalLogDensity.Standard(halves[1]));
+    }
+
+    public override Tensor inverse(Tensor kept, TransformContext context)
+    {
+        Tensor dropped;
+        if (context.ReplayDropped)
+        {
+            var given = context.Dropped ?? throw new ArgumentException("transition inverse: no dropped halves given to replay");
+            if (given.Count == 0) throw new ArgumentException("transition inverse: more transitions than dropped halves given");
+            dropped = given[^1];
+            given.RemoveAt(given.Count - 1);
+        }
+        else
+        {
+            dropped = context.Noise.StandardNormal(kept.shape, kept.dtype, kept.device);
+            if (context.Temperature != 1.0) dropped = dropped * context.Temperature;
+        }
         return inverse(kept, dropped);
     }
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
 
-/// <summary>A dequantizer: integer x → continuous v = (x + u)/2^bits with its bound contribution −D·ln2^bits − log q(u|x).</summary>
+/// <summary>A dequantizer (a <see cref="Transform"/> whose forward is <see cref="Dequantize"/>): integer x → continuous v = (x + u)/2^bits with its bound contribution −D·ln2^bits − log q(u|x).</summary>
 public interface IDequantizer
 {
     /// <summary>Work that does not depend on the draws (the context network), done once per image.</summary>
@@ -23,7 +23,7 @@ public interface IDequantizer
 /// per-channel Gaussian base, steps of [1×1 conv, conditional affine coupling], a final 1×1 conv,
 /// unsqueeze and sigmoid.
 /// </summary>
-public sealed class VariationalDequantizer : nn.Module, IDequantizer
+public sealed class VariationalDequantizer : Transform, IDequantizer
 {
     readonly DequantizerContextNet context;
     readonly DiagonalGaussian @base;
@@ -85,6 +85,13 @@ public sealed class VariationalDequantizer : nn.Module, IDequantizer
 
     public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);
 
+    /// <summary>The dequantizer as a surjection: integer x → v with its bound term, noise from the context.</summary>
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context) =>
+        Dequantize(x, context.DequantizerContext, context.Noise, context.DType);
+
+    /// <summary>Its inverse is quantization.</summary>
+    public override Tensor inverse(Tensor v, TransformContext context) => Quantize(v);
+
     /// <summary>The dequantizer's steps, for tests: z₀ → u with the forward log-dets, given a context.</summary>
     public (Tensor U, Tensor LogDet) FlowForward(Tensor z, Tensor context)
     {
@@ -111,7 +118,7 @@ public sealed class VariationalDequantizer : nn.Module, IDequantizer
 }
 
 /// <summary>Uniform dequantization: u ~ U(0,1)^D, contribution −D·ln 2^bits.</summary>
-public sealed class UniformDequantizer : nn.Module, IDequantizer
+public sealed class UniformDequantizer : Transform, IDequantizer
 {
     readonly int _bins;
 
@@ -128,4 +135,11 @@ public sealed class UniformDequantizer : nn.Module, IDequantizer
     }
 
     public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);
+
+    /// <summary>The dequantizer as a surjection: integer x → v with its bound term, noise from the context.</summary>
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context) =>
+        Dequantize(x, context.DequantizerContext, context.Noise, context.DType);
+
+    /// <summary>Its inverse is quantization.</summary>
+    public override Tensor inverse(Tensor v, TransformContext context) => Quantize(v);
 }

@@ -15,8 +15,10 @@ public sealed record BoundTerms(Tensor LogLikelihood, Tensor Latent, Tensor Dequ
 }
 
 /// <summary>
-/// DenseFlow (SPEC §1): dequantize → shift by −½ → squeeze → block₀ → transition → block₁ → … → last
-/// block → per-channel Gaussian prior. Every random draw comes from <see cref="Noise"/>, in SPEC §9 order.
+/// DenseFlow (SPEC §1): a prior and a sequence of transforms — dequantize (a surjection) → shift by −½ →
+/// squeeze → block₀ → transition (squeeze-and-drop) → block₁ → … → last block — then the per-channel
+/// Gaussian prior. Every random draw comes from <see cref="Noise"/> through the pass's
+/// <see cref="TransformContext"/>, in SPEC §9 order.
 /// </summary>
 public sealed class DenseFlowModel : nn.Module
 {
@@ -77,10 +79,14 @@ public sealed class DenseFlowModel : nn.Module
     }
 
     // Field names are the state_dict names (TorchSharp registers fields by name).
-    readonly nn.Module dequantizer;
+    readonly Transform dequantizer;
     readonly ModuleList<DenseFlowBlock> blocks;
     readonly ModuleList<Transition> transitions;
     readonly DiagonalGaussian prior;
+
+    // The flow after dequantization, cascaded in one loop: shift, squeeze, block₀, transition₀, block₁, ….
+    // Assigned after RegisterComponents, so its layers keep their state names under blocks.* and transitions.*.
+    readonly CompositeTransform flow;
 
     /// <param name="initSeed">Seeds torch's global generator before the weights are initialised, so a seed gives the same initial model.</param>
     public DenseFlowModel(DenseFlowConfig config, INoiseSource? noise = null, long? initSeed = null) : base(nameof(DenseFlowModel))
@@ -117,6 +123,14 @@ public sealed class DenseFlowModel : nn.Module
         prior = new DiagonalGaussian(Plan.LatentShape[0], learned: config.Prior == PriorKind.Learned);
 
         RegisterComponents();
+
+        var sequence = new List<Transform> { new Shift(-0.5), new Squeeze() };
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            sequence.Add(blocks[b]);
+            if (b < transitions.Count) sequence.Add(transitions[b]);
+        }
+        flow = new CompositeTransform(sequence);
     }
 
     DenseFlowBlock BuildBlock(DenseFlowConfig c, BlockPlan bp)
@@ -130,7 +144,7 @@ public sealed class DenseFlowModel : nn.Module
         int k = c.EffectiveGrowth;
         var couplings = k == 0 ? new List<CrossUnitCoupling>()
             : bp.NoiseNetInputs.Select(n => new CrossUnitCoupling(n, k, c.Augmentation == AugmentationKind.Preconditioned)).ToList();
-        return new DenseFlowBlock(units, couplings, k, () => Noise);
+        return new DenseFlowBlock(units, couplings, k);
     }
 
     static nn.Module<Tensor, Tensor> CouplingNet(DenseFlowConfig c, BlockPlan bp, int width)
@@ -144,6 +158,17 @@ public sealed class DenseFlowModel : nn.Module
     public IReadOnlyList<DenseFlowBlock> Blocks => blocks.ToList();
     public IReadOnlyList<Transition> Transitions => transitions.ToList();
     public IDequantizer Dequantizer => (IDequantizer)dequantizer;
+    /// <summary>The transforms after dequantization (shift, squeeze, blocks and transitions), in forward order.</summary>
+    public CompositeTransform Flow => flow;
+
+    /// <summary>A pass's context: this model's noise source and dtype.</summary>
+    TransformContext Pass(Tensor? dequantizerContext = null, double temperature = 1.0, List<Tensor>? dropped = null,
+        bool replayDropped = false, Action<int, Tensor, Tensor>? observe = null) =>
+        new(Noise, DType)
+        {
+            DequantizerContext = dequantizerContext, Temperature = temperature, Dropped = dropped,
+            ReplayDropped = replayDropped, Observe = observe,
+        };
     public DiagonalGaussian Prior => prior;
 
     /// <summary>The model's floating dtype (of its prior or first parameter).</summary>
@@ -154,31 +179,13 @@ public sealed class DenseFlowModel : nn.Module
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
     public long DequantizerParameterCount => dequantizer.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
-    /// <summary>Flow part from the dequantized v: shift, squeeze, blocks and transitions. Returns z and Σ log-dets.</summary>
-    public (Tensor Z, Tensor LogDet) FlowForward(Tensor v, Action<int, Tensor, Tensor>? observe = null, List<Tensor>? dropped = null)
-    {
-        var h = Squeeze.Apply(v - 0.5);
-        observe?.Invoke(1, v - 0.5, zeros(v.shape[0], dtype: v.dtype, device: v.device));
-        observe?.Invoke(2, h, zeros(v.shape[0], dtype: v.dtype, device: v.device));
-        Tensor logDet = zeros(v.shape[0], dtype: v.dtype, device: v.device);
-        int index = 3;
-        for (int b = 0; b < blocks.Count; b++)
-        {
-            var (y, ld) = blocks[b].forward(h);
-            observe?.Invoke(index++, y, ld);
-            logDet = logDet + ld;
-            h = y;
-            if (b < transitions.Count)
-            {
-                var (kept, ldT) = transitions[b].forward(h);
-                if (dropped is not null) dropped.Add(Squeeze.Apply(h).narrow(1, kept.shape[1], kept.shape[1]));
-                observe?.Invoke(index++, kept, ldT);
-                logDet = logDet + ldT;
-                h = kept;
-            }
-        }
-        return (h, logDet);
-    }
+    /// <summary>
+    /// Flow part from the dequantized v: shift, squeeze, blocks and transitions. Returns z and Σ terms.
+    /// <paramref name="observe"/> sees each transform's output as (1 + its index, output, term);
+    /// <paramref name="dropped"/> collects the transitions' dropped halves.
+    /// </summary>
+    public (Tensor Z, Tensor LogDet) FlowForward(Tensor v, Action<int, Tensor, Tensor>? observe = null, List<Tensor>? dropped = null) =>
+        flow.forward(v, Pass(dropped: dropped, observe: observe is null ? null : (i, y, term) => observe(i + 1, y, term)));
 
     /// <summary>
     /// The single-sample lower bound L(x) per image in nats (SPEC §1), with its terms.
@@ -188,7 +195,7 @@ public sealed class DenseFlowModel : nn.Module
     {
         CheckImages(x);
         var dtype = DType;
-        var (v, dequantTerm) = Dequantizer.Dequantize(x, context, Noise, dtype);
+        var (v, dequantTerm) = dequantizer.forward(x, Pass(dequantizerContext: context));
         observe?.Invoke(0, v, dequantTerm);
         var (z, flowLogDet) = FlowForward(v, observe);
         var logPrior = prior.LogProb(z);
@@ -218,7 +225,7 @@ public sealed class DenseFlowModel : nn.Module
     {
         using var scope = NewDisposeScope();
         CheckImages(x);
-        var (v, _) = Dequantizer.Dequantize(x, null, Noise, DType);
+        var (v, _) = dequantizer.forward(x, Pass());
         return FlowForward(v).Z.MoveToOuterDisposeScope();
     }
 
@@ -232,7 +239,7 @@ public sealed class DenseFlowModel : nn.Module
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         CheckImages(x);
-        var (v, _) = Dequantizer.Dequantize(x, null, Noise, DType);
+        var (v, _) = dequantizer.forward(x, Pass());
         var dropped = new List<Tensor>();
         var (z, _) = FlowForward(v, observe: null, dropped: dropped);
         return new FlowLatents(z, dropped).MoveToOuterDisposeScope();
@@ -245,13 +252,7 @@ public sealed class DenseFlowModel : nn.Module
             throw new ArgumentException($"latents: {latents.Dropped.Count} dropped halves given, the model has {transitions.Count} transitions");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var h = latents.Final;
-        for (int b = blocks.Count - 1; b >= 0; b--)
-        {
-            h = blocks[b].inverse(h);
-            if (b > 0) h = transitions[b - 1].inverse(h, latents.Dropped[b - 1]);
-        }
-        return (Squeeze.Unapply(h) + 0.5).MoveToOuterDisposeScope();
+        return flow.inverse(latents.Final, Pass(dropped: latents.Dropped.ToList(), replayDropped: true)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Integer images from all latents (<see cref="DecodeLatentsToContinuous"/>, then quantization).</summary>
@@ -265,13 +266,7 @@ public sealed class DenseFlowModel : nn.Module
     public Tensor DecodeToContinuous(Tensor z, double temperature = 1.0)
     {
         using var scope = NewDisposeScope();
-        var h = z;
-        for (int b = blocks.Count - 1; b >= 0; b--)
-        {
-            h = blocks[b].inverse(h);
-            if (b > 0) h = transitions[b - 1].inverse(h, Noise, temperature);
-        }
-        return (Squeeze.Unapply(h) + 0.5).MoveToOuterDisposeScope();
+        return flow.inverse(z, Pass(temperature: temperature)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decodes a latent z to integer images.</summary>

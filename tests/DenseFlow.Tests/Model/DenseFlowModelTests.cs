@@ -145,8 +145,7 @@ public sealed class DenseFlowModelTests
         var x = Randn(226, ScalarType.Float64, 2, 12, 4, 4);
         var eps = Enumerable.Range(0, 3).Select(i => Randn(227 + i, ScalarType.Float64, 2, 2, 4, 4)).ToList();
 
-        model.Noise = new ReplayNoise(eps);
-        var (y, logDet) = block.forward(x);
+        var (y, logDet) = block.forward(x, new TransformContext(new ReplayNoise(eps), ScalarType.Float64));
 
         var (expected, expectedLd) = block.Units[0].forward(x);
         var outputs = new List<Tensor> { x, expected };

@@ -1,0 +1,40 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Flows;
+
+/// <summary>
+/// A sequence of transforms cascaded in one loop: forward sums their terms, inverse runs them in
+/// reverse order.
+/// </summary>
+public sealed class CompositeTransform : Transform
+{
+    readonly ModuleList<Transform> transforms;
+
+    public CompositeTransform(IEnumerable<Transform> sequence) : base(nameof(CompositeTransform))
+    {
+        transforms = new ModuleList<Transform>(sequence.ToArray());
+        RegisterComponents();
+    }
+
+    public IReadOnlyList<Transform> Transforms => transforms.ToList();
+
+    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context)
+    {
+        var total = ZeroLogDet(x);
+        for (int i = 0; i < transforms.Count; i++)
+        {
+            var (y, term) = transforms[i].forward(x, context);
+            context.Observe?.Invoke(i, y, term);
+            total = total + term;
+            x = y;
+        }
+        return (x, total);
+    }
+
+    public override Tensor inverse(Tensor z, TransformContext context)
+    {
+        for (int i = transforms.Count - 1; i >= 0; i--) z = transforms[i].inverse(z, context);
+        return z;
+    }
+}
