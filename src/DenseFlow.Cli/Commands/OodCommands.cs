@@ -345,10 +345,7 @@ static class OodCommands
             EvalImages = Math.Min(main.EvalImages ?? 500, 500),
         }, mainSteps);
 
-        if (a.Flag("overwrite") && Directory.Exists(bg.Path)) Directory.Delete(bg.Path, true);
-        Directory.CreateDirectory(bg.Path);
-        File.WriteAllText(bg.ConfigFile, config.ToJson());
-        File.WriteAllText(bg.OptionsFile, options.ToJson());
+        RunDirectory.Create(bg.Path, config, options, a.Flag("overwrite"));
         AnsiConsole.MarkupLineInterpolated($"background model for {run.Path}: mutation µ = {mutation.ToString(CultureInfo.InvariantCulture)}, {(preset ?? (a.Has("config") ? "--config" : "small DenseFlow derived from the run's"))}");
         return TrainCommands.Execute(bg, options, resume: false);
     }

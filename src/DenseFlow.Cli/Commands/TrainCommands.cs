@@ -136,8 +136,9 @@ static class TrainCommands
         string outDir = a.Required("out");
         var runDir = new RunDirectory(outDir);
         bool writes = World.Current.Rank == 0;
-        if (writes && runDir.HasRun && !a.Flag("overwrite"))
-            throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)");
+        bool overwrite = a.Flag("overwrite");
+        try { if (writes) runDir.EnsureNoRun(overwrite); }
+        catch (RunExistsException) { throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)"); }
 
         // The dataset decides the image shape; the preset decides the architecture.
         var train = TrainingData.Open(options, "train");
@@ -149,19 +150,8 @@ static class TrainCommands
             config.Plan();
         }
 
-        if (writes && a.Flag("overwrite") && Directory.Exists(outDir))
-        {
-            foreach (var f in new[] { runDir.CheckpointFile, runDir.ModelFile, runDir.MetricsFile, runDir.CurveFile, runDir.OptionsFile, runDir.ConfigFile })
-                if (File.Exists(f)) File.Delete(f);
-            if (Directory.Exists(runDir.TensorBoardDir)) Directory.Delete(runDir.TensorBoardDir, true);
-            if (Directory.Exists(runDir.SamplesDir)) Directory.Delete(runDir.SamplesDir, true);
-        }
-        if (writes)
-        {
-            Directory.CreateDirectory(outDir);
-            File.WriteAllText(runDir.ConfigFile, config.ToJson());
-            File.WriteAllText(runDir.OptionsFile, options.ToJson());
-        }
+        // The data opened: only now is an old run replaced.
+        if (writes) RunDirectory.Create(outDir, config, options, overwrite);
         return Execute(runDir, options, resume: false, train, config);
     }
 
@@ -177,24 +167,13 @@ static class TrainCommands
         if (a.String("out") is { } outDir)
         {
             target = new RunDirectory(outDir);
-            if (writes)
-            {
-                if (target.HasRun) throw a.Error($"--out {outDir}: already holds a run");
-                Directory.CreateDirectory(outDir);
-                File.Copy(source.CheckpointFile, target.CheckpointFile);
-                File.Copy(source.ConfigFile, target.ConfigFile);
-                if (File.Exists(source.MetricsFile)) File.Copy(source.MetricsFile, target.MetricsFile);
-            }
+            try { if (writes) source.Fork(outDir); }
+            catch (RunExistsException) { throw a.Error($"--out {outDir}: already holds a run"); }
         }
         // The fine-tuning phase counts its epochs and time from where the run stands.
         var state = Checkpoint.ReadState(SharedFiles.ReadAllBytes(World.Current, source.CheckpointFile), source.CheckpointFile);
-        options = options with
-        {
-            Epochs = options.Epochs.HasValue ? state.Epoch + options.Epochs : null,
-            Minutes = options.Minutes.HasValue ? state.ElapsedSeconds / 60 + options.Minutes : null,
-            MaxSteps = options.MaxSteps.HasValue ? state.Step + options.MaxSteps : null,
-        };
-        if (writes) File.WriteAllText(target.OptionsFile, options.ToJson());
+        options = RunDirectory.FineTuneBudget(options, state);
+        if (writes) target.WriteOptions(options);
         return Execute(target, options, resume: true);
     }
 
@@ -207,7 +186,7 @@ static class TrainCommands
         var config = freshConfig ?? (resume ? Checkpoint.ReadConfig(SharedFiles.ReadAllBytes(world, run.CheckpointFile), run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile));
         // A resumed run records the number of processes it continues with.
         if (resume && world.Rank == 0 && File.Exists(run.OptionsFile) && TrainingOptions.Load(run.OptionsFile) is { } recorded && recorded.WorldSize != world.Size)
-            DenseFlow.Imaging.AtomicFile.WriteAllBytes(run.OptionsFile, System.Text.Encoding.UTF8.GetBytes((recorded with { WorldSize = world.Size }).ToJson()));
+            run.WriteOptions(recorded with { WorldSize = world.Size });
         // A fresh run's initial weights follow --seed; a resumed one takes them from the checkpoint.
         using var model = new DenseFlowModel(config, initSeed: options.Seed);
         if (options.Double) model.to(TorchSharp.torch.ScalarType.Float64);

@@ -41,6 +41,8 @@ public static class AtomicFile
         Write(path, s => s.Write(copy));
     }
 
+    public static void WriteAllText(string path, string text) => Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+
     static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
