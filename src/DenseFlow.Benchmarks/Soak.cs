@@ -209,8 +209,8 @@ public static class Soak
     {
         var shape = new ImageShape(config.InputShape[0], config.InputShape[1], config.InputShape[2]);
         if (shape == new ImageShape(1, 28, 28))
-            return (Datasets.Open("fashion-mnist", null, "train", new DatasetOptions { Limit = o.TrainImages }),
-                    Datasets.Open("fashion-mnist", null, "test", new DatasetOptions { Limit = o.EvalImages }), "fashion-mnist");
+            return (Datasets.Open(Datasets.FashionMnist.Name, null, "train", new DatasetOptions { Limit = o.TrainImages }),
+                    Datasets.Open(Datasets.FashionMnist.Name, null, "test", new DatasetOptions { Limit = o.EvalImages }), Datasets.FashionMnist.Name);
         IImageDataset Random(string name, int count, long seed)
         {
             var pixels = new byte[(long)count * shape.Size];

@@ -12,6 +12,9 @@ namespace DenseFlow.Cli.Commands;
 
 static class OodCommands
 {
+    // The test split of a dataset is scored; a folder has no splits (that is --ood-folder). Before Ood, which uses it.
+    static readonly string[] OodDatasetNames = Datasets.All.Where(d => d.HasSplits).Select(d => d.Name).ToArray();
+
     public static readonly Command Ood = new()
     {
         Name = "ood",
@@ -26,7 +29,7 @@ static class OodCommands
             Common.Run,
             new OptionSpec("dataset", "in-distribution dataset (default: the run's); its test split is scored", Meta: "NAME"),
             Common.Data,
-            new OptionSpec("ood-dataset", $"out-of-distribution dataset: {string.Join(", ", Datasets.Names.Where(n => n != "folder"))}", Meta: "NAME"),
+            new OptionSpec("ood-dataset", $"out-of-distribution dataset: {string.Join(", ", OodDatasetNames)}", Meta: "NAME"),
             new OptionSpec("ood-data", "directory of the OOD dataset (default: its standard location)", Meta: "DIR"),
             new OptionSpec("ood-split", "split of the OOD dataset (default test)", Meta: "SPLIT"),
             new OptionSpec("ood-classes", "only these class labels of the OOD dataset (default: the run's dataset), e.g. the class held out with train --exclude-classes", Meta: "LIST"),
@@ -96,7 +99,7 @@ static class OodCommands
         var oodClasses = Common.ClassList(a, "ood-classes");
         if (a.String("ood-folder") is { } f && !Directory.Exists(f)) throw a.Error($"--ood-folder {f}: directory not found");
         if (a.String("ood-data") is { } od && !Directory.Exists(od)) throw a.Error($"--ood-data {od}: directory not found");
-        if (a.String("ood-dataset") is { } on && (!Datasets.Names.Contains(on) || on == "folder")) throw a.Error($"--ood-dataset: unknown dataset '{on}' (expected one of: {string.Join(", ", Datasets.Names.Where(n => n != "folder"))}; use --ood-folder for a folder)");
+        if (a.String("ood-dataset") is { } on && !OodDatasetNames.Contains(on)) throw a.Error($"--ood-dataset: unknown dataset '{on}' (expected one of: {string.Join(", ", OodDatasetNames)}; use --ood-folder for a folder)");
 
         using var model = OodSetup.LoadModel(run, a);
         using var background = OodSetup.LoadBackground(run, model, a);

@@ -112,9 +112,8 @@ static class TrainCommands
             return Execute(run, ApplyRunOptions(a, saved), resume: true);
         }
 
-        string dataset = Common.CheckDataset(a, "fashion-mnist");
-        string? fallbackPreset = dataset is "fashion-mnist" or "mnist" ? "fmnist-cpu" : "df-74-10";
-        var (config, presetName) = Common.ResolveConfig(a, fallbackPreset);
+        string dataset = Common.CheckDataset(a, Datasets.FashionMnist.Name);
+        var (config, presetName) = Common.ResolveConfig(a, Datasets.Get(dataset).DefaultPreset);
         var options = ApplyRunOptions(a, new TrainingOptions
         {
             Dataset = dataset,

@@ -80,7 +80,7 @@ public sealed class Trainer : IDisposable
         _run = new RunDirectory(runDir);
         _device = torch.device(options.Device);
         _test = test;
-        var aug = options.Augmentation ?? DatasetDefaults.Augmentation(options.Dataset);
+        var aug = options.Augmentation ?? Datasets.Get(options.Dataset).TrainingAugmentation;
         _train = new ImageBatcher(train, options.BatchSize, shuffle: true, seed: options.Seed, aug, dropLast: true);
         if (_train.BatchesPerEpoch == 0)
             throw new TrainingException($"--batch {options.BatchSize} is larger than the {train.Count} training images");

@@ -7,7 +7,7 @@ namespace DenseFlow.Training;
 /// <summary>Everything a training run was started with; saved as run.json so `--resume` needs nothing else.</summary>
 public sealed record TrainingOptions
 {
-    public string Dataset { get; init; } = "fashion-mnist";
+    public string Dataset { get; init; } = Datasets.FashionMnist.Name;
     public string? DataDir { get; init; }
     public string? Preset { get; init; }
     /// <summary>Train on only the first N training images (quick experiments, tests).</summary>
