@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using DenseFlow.Data;
 using DenseFlow.Detection;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using DenseFlow.Training;
 using Spectre.Console;
@@ -267,7 +267,7 @@ static class OodCommands
         // Under mpiexec every rank holds the gathered scores; rank 0 alone writes them.
         if (DenseFlow.Distributed.World.Current.Rank == 0)
         {
-            AtomicFile.WriteAllBytes(csvPath, Encoding.UTF8.GetBytes(csv.ToString()));
+            AtomicFile.WriteAllText(csvPath, csv.ToString());
             RocPlot.Save(rocPath, $"{dataset} test vs {oodLabel} ({inM.Count} + {oodM.Count} images)",
                 methods.Select(m => (OodMethods.NameOf(m), ((Dictionary<string, double>)results[OodMethods.NameOf(m)])["auroc"], OodMetrics.RocCurve(scoreColumns[m].In, scoreColumns[m].Ood))));
             AtomicFile.WriteAllBytes(Path.Combine(outDir, "ood.json"), jsonBytes);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DenseFlow.Data;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 
 namespace DenseFlow.Detection;
 

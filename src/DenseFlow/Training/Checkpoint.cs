@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -24,7 +25,7 @@ public sealed record TrainingState
 
 /// <summary>
 /// A training checkpoint: magic, format version, state JSON, configuration JSON, model state, optimiser
-/// state. Written to a temporary file, flushed and renamed, so the previous checkpoint survives a crash
+/// state. Written atomically (<see cref="AtomicFile"/>), so the previous checkpoint survives a crash
 /// or a full disk.
 /// </summary>
 public static class Checkpoint
@@ -36,34 +37,21 @@ public static class Checkpoint
     /// <param name="average">the weight average, stored with the optimiser state as "ema."-prefixed entries</param>
     public static void Save(string path, DenseFlowModel model, Adamax optimizer, TrainingState state, Func<Stream, Stream>? wrap = null, WeightAverage? average = null)
     {
-        string tmp = path + ".tmp";
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                // `wrap` lets tests inject a stream that fails mid-write.
-                var stream = wrap?.Invoke(file) ?? file;
-                using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-                {
-                    w.Write(Magic);
-                    w.Write(FormatVersion);
-                    w.Write(JsonSerializer.Serialize(state, DenseFlowConfig.Json));
-                    w.Write(model.Config.ToJson());
-                    model.save(w);
-                    var entries = optimizer.State().Concat(average?.State() ?? []).ToList();
-                    w.Write(entries.Count);
-                    foreach (var (name, value) in entries) WriteTensor(w, name, value);
-                    w.Flush();
-                }
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+            // `wrap` lets tests inject a stream that fails mid-write.
+            var stream = wrap?.Invoke(file) ?? file;
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write(JsonSerializer.Serialize(state, DenseFlowConfig.Json));
+            w.Write(model.Config.ToJson());
+            model.save(w);
+            var entries = optimizer.State().Concat(average?.State() ?? []).ToList();
+            w.Write(entries.Count);
+            foreach (var (name, value) in entries) WriteTensor(w, name, value);
+            w.Flush();
+        });
     }
 
     public static DenseFlowConfig ReadConfig(string path)

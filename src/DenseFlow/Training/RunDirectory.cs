@@ -1,5 +1,5 @@
 using TorchSharp;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using static TorchSharp.torch;
 
@@ -59,9 +59,9 @@ public sealed class RunDirectory
         target.EnsureNoRun();
         if (!File.Exists(CheckpointFile)) throw new TrainingException($"{Path}: no checkpoint.bin to continue from");
         Directory.CreateDirectory(path);
-        File.Copy(CheckpointFile, target.CheckpointFile);
-        File.Copy(ConfigFile, target.ConfigFile);
-        if (File.Exists(MetricsFile)) File.Copy(MetricsFile, target.MetricsFile);
+        AtomicFile.Copy(CheckpointFile, target.CheckpointFile);
+        AtomicFile.Copy(ConfigFile, target.ConfigFile);
+        if (File.Exists(MetricsFile)) AtomicFile.Copy(MetricsFile, target.MetricsFile);
         return target;
     }
 
