@@ -2,7 +2,7 @@ using DenseFlow.Data;
 
 namespace DenseFlow.Tests.Data;
 
-public sealed class IdxDatasetTests : IDisposable
+public sealed class IdxReaderTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
