@@ -6,13 +6,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Evaluation;
 
-/// <summary>Per-image bounds of a dataset, in nats: the ELBO and, with K &gt; 1, the IWBO (SPEC §8).</summary>
-public sealed record ImageBounds(double[] Elbo, double[]? Iwbo)
-{
-    /// <summary>The tightest bound computed: the IWBO when K &gt; 1, else the ELBO.</summary>
-    public double[] Best => Iwbo ?? Elbo;
-}
-
 /// <summary>
 /// The dataset-level bound loop shared by `eval`, `score`, `ood` and the trainer's per-epoch test bound: images in order, the model's own noise source,
 /// so the same seed gives the same figures. Under MPI the passes are dealt round-robin to the ranks and the

@@ -11,15 +11,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Training;
 
-/// <summary>What the trainer reports after every step.</summary>
-public sealed record TrainingProgress(long Step, int Epoch, int BatchInEpoch, int BatchesPerEpoch, double Bpd, double LearningRate,
-    double ImagesPerSecond, double ElapsedSeconds, double? BudgetSeconds, long? TotalSteps, long BadSteps, long ImagesSeen = 0);
-
-/// <summary>What the trainer reports after every epoch.</summary>
-public sealed record EpochReport(int Epoch, long Step, double TestBpd, double InverseError, double TrainBpd, string? SampleGrid);
-
-public sealed record TrainingResult(long Steps, int Epochs, double ElapsedSeconds, double? LastTestBpd, string StopReason);
-
 /// <summary>
 /// The training loop of SPEC §7: Adamax, warm-up, mean bits/dim of the single-sample bound. Checkpoints
 /// atomically every N steps, at the end and on cancellation; resumes bit for bit on CPU. Evaluation and

@@ -70,9 +70,3 @@ public sealed record TrainingOptions
         catch (JsonException e) { throw new TrainingException($"{path}: not a valid run.json ({e.Message.Split('\n')[0]})"); }
     }
 }
-
-/// <summary>A training run that cannot go on; the message names the file, option or step.</summary>
-public sealed class TrainingException : Exception
-{
-    public TrainingException(string message) : base(message) { }
-}
