@@ -1,5 +1,5 @@
 """Training-step benchmark of the PyTorch translation (denseflow_torch.py): what PyTorch itself achieves
-on this machine for the step our C# benchmark times (src/DenseFlow/Benchmarks/Benchmark.cs, `Train`).
+on this machine for the step our C# benchmark times (src/DenseFlow.Benchmarks/Benchmark.cs, `Train`).
 
 One measurement per process, as the C# child protocol does (`RunOne`):
   1. calibration conv, forward and forward+backward (Benchmark.BracketCalibration: 2 warm-up, 10 timed);

@@ -1,4 +1,5 @@
 using DenseFlow.Benchmarks;
+using DenseFlow.IO;
 using Spectre.Console;
 
 namespace DenseFlow.Cli.Commands;
@@ -62,7 +63,7 @@ static class BenchCommand
         Console.WriteLine(report.ToTable());
         if (json is not null)
         {
-            Imaging.AtomicFile.WriteAllBytes(json, System.Text.Encoding.UTF8.GetBytes(report.ToJson()));
+            AtomicFile.WriteAllText(json, report.ToJson());
             AnsiConsole.MarkupLineInterpolated($"JSON → {json}");
         }
         return 0;

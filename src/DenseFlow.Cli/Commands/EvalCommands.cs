@@ -4,6 +4,7 @@ using System.Text.Json;
 using DenseFlow.Data;
 using DenseFlow.Detection;
 using DenseFlow.Evaluation;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using DenseFlow.Noise;
 using DenseFlow.Training;
@@ -198,7 +199,7 @@ static class EvalCommands
             csv.Append('\n');
         }
         if (DenseFlow.Distributed.World.Current.Rank == 0)
-            DenseFlow.Imaging.AtomicFile.WriteAllBytes(outPath, Encoding.UTF8.GetBytes(csv.ToString()));
+            AtomicFile.WriteAllText(outPath, csv.ToString());
         AnsiConsole.MarkupLineInterpolated($"scored {ds.Count} images from {source} with {methodName} ({OodMethods.Describe(method)}; higher = more anomalous): mean {Common.Fmt(scores.Average())}, min {Common.Fmt(scores.Min())}, max {Common.Fmt(scores.Max())}; mean bpd {Common.Fmt(measured.Bpd.Average())} → {outPath}");
         return 0;
     }

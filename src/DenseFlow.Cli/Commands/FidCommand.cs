@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using DenseFlow.Data;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 using DenseFlow.Noise;
 using DenseFlow.Toolbox;
 using Spectre.Console;
@@ -103,7 +103,7 @@ static class FidCommand
                 ["results"] = results.Select(r => new Dictionary<string, double> { ["temperature"] = r.Temperature, ["fid"] = r.Fid, ["seconds"] = r.Seconds }).ToList(),
                 ["seconds"] = clock.Elapsed.TotalSeconds,
             };
-            AtomicFile.WriteAllBytes(jsonPath, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true })));
+            AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
         }
         return 0;
     }

@@ -100,11 +100,8 @@ static class ModelCommands
         if (run.HasRun && !a.Flag("overwrite")) throw a.Error($"--out {outDir}: already holds a run (use --overwrite to replace it)");
         using var model = new DenseFlowModel(config);
         ReferenceWeights.Load(model, source);
-        // An imported run is only model.dfn and config.json: a replaced run's checkpoint or weight average would be loaded instead.
-        if (Directory.Exists(outDir)) run.DeleteRunFiles();
-        Directory.CreateDirectory(outDir);
+        RunDirectory.Create(outDir, config, options: null, a.Flag("overwrite"));
         ModelFile.Save(model, run.ModelFile);
-        File.WriteAllText(run.ConfigFile, config.ToJson());
         AnsiConsole.MarkupLineInterpolated($"imported {model.ParameterCount:N0} parameters from {source} → {run.ModelFile}");
         return 0;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DenseFlow.IO;
 using DenseFlow.Imaging;
 using DenseFlow.Noise;
 using DenseFlow.Toolbox;
@@ -119,7 +120,7 @@ static class NeighboursCommand
         Write(pixel, "pixel");
         if (feature is not null) Write(feature, "inception");
         Png.SaveGrid(outPath, grid, columns: feature is null ? 1 + k : 1 + 2 * k, scale: scale);
-        AtomicFile.WriteAllBytes(csvPath, Encoding.UTF8.GetBytes(csv.ToString()));
+        AtomicFile.WriteAllText(csvPath, csv.ToString());
 
         AnsiConsole.WriteLine($"{n} samples (temperature {temperature}) against {ds.Count} {name} {split} images: sampling {Common.Fmt(sampleSeconds, "F2")} s, loading {Common.Fmt(loadSeconds, "F2")} s, pixel-space search {Common.Fmt(searchSeconds, "F2")} s"
             + (feature is null ? "" : $", Inception features and search {Common.Fmt(featureSeconds, "F1")} s"));

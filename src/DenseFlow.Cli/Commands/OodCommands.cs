@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using DenseFlow.Data;
 using DenseFlow.Detection;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using DenseFlow.Training;
 using Spectre.Console;
@@ -12,6 +12,9 @@ namespace DenseFlow.Cli.Commands;
 
 static class OodCommands
 {
+    // The test split of a dataset is scored; a folder has no splits (that is --ood-folder). Before Ood, which uses it.
+    static readonly string[] OodDatasetNames = Datasets.All.Where(d => d.HasSplits).Select(d => d.Name).ToArray();
+
     public static readonly Command Ood = new()
     {
         Name = "ood",
@@ -26,7 +29,7 @@ static class OodCommands
             Common.Run,
             new OptionSpec("dataset", "in-distribution dataset (default: the run's); its test split is scored", Meta: "NAME"),
             Common.Data,
-            new OptionSpec("ood-dataset", $"out-of-distribution dataset: {string.Join(", ", Datasets.Names.Where(n => n != "folder"))}", Meta: "NAME"),
+            new OptionSpec("ood-dataset", $"out-of-distribution dataset: {string.Join(", ", OodDatasetNames)}", Meta: "NAME"),
             new OptionSpec("ood-data", "directory of the OOD dataset (default: its standard location)", Meta: "DIR"),
             new OptionSpec("ood-split", "split of the OOD dataset (default test)", Meta: "SPLIT"),
             new OptionSpec("ood-classes", "only these class labels of the OOD dataset (default: the run's dataset), e.g. the class held out with train --exclude-classes", Meta: "LIST"),
@@ -96,7 +99,7 @@ static class OodCommands
         var oodClasses = Common.ClassList(a, "ood-classes");
         if (a.String("ood-folder") is { } f && !Directory.Exists(f)) throw a.Error($"--ood-folder {f}: directory not found");
         if (a.String("ood-data") is { } od && !Directory.Exists(od)) throw a.Error($"--ood-data {od}: directory not found");
-        if (a.String("ood-dataset") is { } on && (!Datasets.Names.Contains(on) || on == "folder")) throw a.Error($"--ood-dataset: unknown dataset '{on}' (expected one of: {string.Join(", ", Datasets.Names.Where(n => n != "folder"))}; use --ood-folder for a folder)");
+        if (a.String("ood-dataset") is { } on && !OodDatasetNames.Contains(on)) throw a.Error($"--ood-dataset: unknown dataset '{on}' (expected one of: {string.Join(", ", OodDatasetNames)}; use --ood-folder for a folder)");
 
         using var model = OodSetup.LoadModel(run, a);
         using var background = OodSetup.LoadBackground(run, model, a);
@@ -264,7 +267,7 @@ static class OodCommands
         // Under mpiexec every rank holds the gathered scores; rank 0 alone writes them.
         if (DenseFlow.Distributed.World.Current.Rank == 0)
         {
-            AtomicFile.WriteAllBytes(csvPath, Encoding.UTF8.GetBytes(csv.ToString()));
+            AtomicFile.WriteAllText(csvPath, csv.ToString());
             RocPlot.Save(rocPath, $"{dataset} test vs {oodLabel} ({inM.Count} + {oodM.Count} images)",
                 methods.Select(m => (OodMethods.NameOf(m), ((Dictionary<string, double>)results[OodMethods.NameOf(m)])["auroc"], OodMetrics.RocCurve(scoreColumns[m].In, scoreColumns[m].Ood))));
             AtomicFile.WriteAllBytes(Path.Combine(outDir, "ood.json"), jsonBytes);
@@ -345,10 +348,7 @@ static class OodCommands
             EvalImages = Math.Min(main.EvalImages ?? 500, 500),
         }, mainSteps);
 
-        if (a.Flag("overwrite") && Directory.Exists(bg.Path)) Directory.Delete(bg.Path, true);
-        Directory.CreateDirectory(bg.Path);
-        File.WriteAllText(bg.ConfigFile, config.ToJson());
-        File.WriteAllText(bg.OptionsFile, options.ToJson());
+        RunDirectory.Create(bg.Path, config, options, a.Flag("overwrite"));
         AnsiConsole.MarkupLineInterpolated($"background model for {run.Path}: mutation µ = {mutation.ToString(CultureInfo.InvariantCulture)}, {(preset ?? (a.Has("config") ? "--config" : "small DenseFlow derived from the run's"))}");
         return TrainCommands.Execute(bg, options, resume: false);
     }

@@ -1,4 +1,5 @@
 using DenseFlow.Benchmarks;
+using DenseFlow.IO;
 using Spectre.Console;
 
 namespace DenseFlow.Cli.Commands;
@@ -70,7 +71,7 @@ static class SoakCommand
 
     static void Write(string path, string text)
     {
-        Imaging.AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+        AtomicFile.WriteAllText(path, text);
         AnsiConsole.MarkupLineInterpolated($"→ {path}");
     }
 }

@@ -112,9 +112,8 @@ static class TrainCommands
             return Execute(run, ApplyRunOptions(a, saved), resume: true);
         }
 
-        string dataset = Common.CheckDataset(a, "fashion-mnist");
-        string? fallbackPreset = dataset is "fashion-mnist" or "mnist" ? "fmnist-cpu" : "df-74-10";
-        var (config, presetName) = Common.ResolveConfig(a, fallbackPreset);
+        string dataset = Common.CheckDataset(a, Datasets.FashionMnist.Name);
+        var (config, presetName) = Common.ResolveConfig(a, Datasets.Get(dataset).DefaultPreset);
         var options = ApplyRunOptions(a, new TrainingOptions
         {
             Dataset = dataset,
@@ -136,8 +135,9 @@ static class TrainCommands
         string outDir = a.Required("out");
         var runDir = new RunDirectory(outDir);
         bool writes = World.Current.Rank == 0;
-        if (writes && runDir.HasRun && !a.Flag("overwrite"))
-            throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)");
+        bool overwrite = a.Flag("overwrite");
+        try { if (writes) runDir.EnsureNoRun(overwrite); }
+        catch (RunExistsException) { throw a.Error($"--out {outDir}: already holds a run (use --resume to continue it, or --overwrite to replace it)"); }
 
         // The dataset decides the image shape; the preset decides the architecture.
         var train = TrainingData.Open(options, "train");
@@ -149,13 +149,8 @@ static class TrainCommands
             config.Plan();
         }
 
-        if (writes && a.Flag("overwrite") && Directory.Exists(outDir)) runDir.DeleteRunFiles();
-        if (writes)
-        {
-            Directory.CreateDirectory(outDir);
-            File.WriteAllText(runDir.ConfigFile, config.ToJson());
-            File.WriteAllText(runDir.OptionsFile, options.ToJson());
-        }
+        // The data opened: only now is an old run replaced.
+        if (writes) RunDirectory.Create(outDir, config, options, overwrite);
         return Execute(runDir, options, resume: false, train, config);
     }
 
@@ -171,24 +166,13 @@ static class TrainCommands
         if (a.String("out") is { } outDir)
         {
             target = new RunDirectory(outDir);
-            if (writes)
-            {
-                if (target.HasRun) throw a.Error($"--out {outDir}: already holds a run");
-                Directory.CreateDirectory(outDir);
-                File.Copy(source.CheckpointFile, target.CheckpointFile);
-                File.Copy(source.ConfigFile, target.ConfigFile);
-                if (File.Exists(source.MetricsFile)) File.Copy(source.MetricsFile, target.MetricsFile);
-            }
+            try { if (writes) source.Fork(outDir); }
+            catch (RunExistsException) { throw a.Error($"--out {outDir}: already holds a run"); }
         }
         // The fine-tuning phase counts its epochs and time from where the run stands.
         var state = Checkpoint.ReadState(SharedFiles.ReadAllBytes(World.Current, source.CheckpointFile), source.CheckpointFile);
-        options = options with
-        {
-            Epochs = options.Epochs.HasValue ? state.Epoch + options.Epochs : null,
-            Minutes = options.Minutes.HasValue ? state.ElapsedSeconds / 60 + options.Minutes : null,
-            MaxSteps = options.MaxSteps.HasValue ? state.Step + options.MaxSteps : null,
-        };
-        if (writes) File.WriteAllText(target.OptionsFile, options.ToJson());
+        options = RunDirectory.FineTuneBudget(options, state);
+        if (writes) target.WriteOptions(options);
         return Execute(target, options, resume: true);
     }
 
@@ -201,7 +185,7 @@ static class TrainCommands
         var config = freshConfig ?? (resume ? Checkpoint.ReadConfig(SharedFiles.ReadAllBytes(world, run.CheckpointFile), run.CheckpointFile) : DenseFlowConfig.Load(run.ConfigFile));
         // A resumed run records the number of processes it continues with.
         if (resume && world.Rank == 0 && File.Exists(run.OptionsFile) && TrainingOptions.Load(run.OptionsFile) is { } recorded && recorded.WorldSize != world.Size)
-            DenseFlow.Imaging.AtomicFile.WriteAllBytes(run.OptionsFile, System.Text.Encoding.UTF8.GetBytes((recorded with { WorldSize = world.Size }).ToJson()));
+            run.WriteOptions(recorded with { WorldSize = world.Size });
         // A fresh run's initial weights follow --seed; a resumed one takes them from the checkpoint.
         using var model = new DenseFlowModel(config, initSeed: options.Seed);
         if (options.Double) model.to(TorchSharp.torch.ScalarType.Float64);

@@ -4,7 +4,7 @@ namespace DenseFlow.Data;
 /// SplitMix64 generator and mixer. Used instead of System.Random so shuffles and augmentations
 /// depend only on our own seeds and are identical across .NET versions and machines.
 /// </summary>
-internal struct SplitMix64
+public struct SplitMix64
 {
     private ulong _state;
 

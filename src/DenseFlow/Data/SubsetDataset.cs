@@ -20,9 +20,6 @@ public sealed class SubsetDataset : IImageDataset
     public ImageShape Shape => _inner.Shape;
     public int Count => _indices.Length;
 
-    /// <summary>Index in the underlying dataset of image <paramref name="index"/>.</summary>
-    public int SourceIndex(int index) => _indices[index];
-
     public void CopyImage(int index, Span<byte> chw)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);

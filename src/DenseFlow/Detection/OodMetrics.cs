@@ -1,8 +1,5 @@
 namespace DenseFlow.Detection;
 
-/// <summary>One point of a ROC curve: the rates when every score ≥ the threshold is called anomalous.</summary>
-public readonly record struct RocPoint(double Threshold, double FalsePositiveRate, double TruePositiveRate);
-
 /// <summary>
 /// Detection metrics for "higher score = more anomalous", the out-of-distribution images being the
 /// positives. Hand-written because they are a few lines each and no kept library has them with ties

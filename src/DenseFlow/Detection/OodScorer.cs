@@ -6,18 +6,6 @@ using DenseFlow.Noise;
 
 namespace DenseFlow.Detection;
 
-/// <summary>How the models' bounds are computed: K importance samples (1 = single-sample bound), batching and the draws' seed.</summary>
-public sealed record BoundSettings(int K = 1, int Batch = 64, long Seed = 0)
-{
-    public int DrawsPerPass => Math.Min(K, 64);
-}
-
-/// <summary>What every score is computed from, per image, and how long each part took.</summary>
-public sealed record ImageMeasurements(double[] Bpd, double[]? BackgroundBpd, double[]? PngBpd, double[]? WebpBpd, IReadOnlyDictionary<string, double> Seconds)
-{
-    public int Count => Bpd.Length;
-}
-
 /// <summary>
 /// Per-image out-of-distribution scores. Every model bits/dim goes through <see cref="DatasetBounds.Evaluate"/>
 /// with a fresh seeded noise stream per model and set, so the same images and seed give the same

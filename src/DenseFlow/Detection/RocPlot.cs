@@ -1,4 +1,4 @@
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 
 namespace DenseFlow.Detection;
 

@@ -1,11 +1,8 @@
 using System.Text.Json;
 using DenseFlow.Data;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 
 namespace DenseFlow.Detection;
-
-/// <summary>Outcome of the batch typicality test for one set of images.</summary>
-public sealed record TypicalityTest(int Images, double MeanBpd, double Distance, double Epsilon, double Alpha, bool Atypical);
 
 /// <summary>
 /// The training set's typical bits/dim (Nalisnick, Matthews, Teh, Lakshminarayanan 2019b, "Detecting

@@ -6,15 +6,8 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Evaluation;
 
-/// <summary>Per-image bounds of a dataset, in nats: the ELBO and, with K &gt; 1, the IWBO (SPEC §8).</summary>
-public sealed record ImageBounds(double[] Elbo, double[]? Iwbo)
-{
-    /// <summary>The tightest bound computed: the IWBO when K &gt; 1, else the ELBO.</summary>
-    public double[] Best => Iwbo ?? Elbo;
-}
-
 /// <summary>
-/// The dataset-level bound loop shared by `eval` and `score`: images in order, the model's own noise source,
+/// The dataset-level bound loop shared by `eval`, `score`, `ood` and the trainer's per-epoch test bound: images in order, the model's own noise source,
 /// so the same seed gives the same figures. Under MPI the passes are dealt round-robin to the ranks and the
 /// per-image bounds summed back (each filled by exactly one rank, so the sum is exact): a rank advances the
 /// shared noise stream over the passes it does not compute by drawing and discarding what they would draw,
@@ -25,8 +18,10 @@ public static class DatasetBounds
     /// <param name="batch">images per pass for the ELBO; with K &gt; 1 at most 256 / drawsPerPass images go in one pass</param>
     /// <param name="advance">called with the number of images finished after each pass</param>
     /// <param name="comm">the ranks sharing the work (default: the process's <see cref="World"/>)</param>
+    /// <param name="afterPass">called after each pass this rank computes with its first image index and its images, before the
+    /// next pass draws noise (the trainer measures the inverse error of the first pass there)</param>
     public static ImageBounds Evaluate(DenseFlowModel model, ImageBatcher batcher, int count, int batch, int k, int drawsPerPass, Action<int>? advance = null,
-        ICommunicator? comm = null)
+        ICommunicator? comm = null, Action<int, Tensor>? afterPass = null)
     {
         comm ??= World.Current;
         var elbo = new double[count];
@@ -57,6 +52,7 @@ public static class DatasetBounds
                 using var _ = no_grad();
                 Array.Copy(model.LogLikelihood(x).to(ScalarType.Float64).cpu().data<double>().ToArray(), 0, elbo, done, n);
             }
+            afterPass?.Invoke(done, x);
             advance?.Invoke(n);
         }
         if (perImage is not null)

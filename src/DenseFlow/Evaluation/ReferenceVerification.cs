@@ -7,33 +7,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Evaluation;
 
-/// <summary>A fixture directory that cannot be used (missing or malformed files).</summary>
-public sealed class FixtureException : Exception
-{
-    public FixtureException(string message) : base(message) { }
-}
-
-/// <summary>Per-image comparison with the reference's log-likelihood.</summary>
-public sealed record ImageComparison(int Index, double Official, double Ours)
-{
-    public double Difference => Ours - Official;
-}
-
-public sealed record VerificationReport(
-    string WeightFile, int Dimensions, IReadOnlyList<ImageComparison> Images, double MaxLatentDifference,
-    long SampledPixels, long DifferingPixels, long MaxPixelDifference, IReadOnlyList<(string Name, double MaxAbsDiff)> TransformOutputs)
-{
-    public const double LogLikTolerancePerDim = 1e-5;
-    public const double LatentTolerance = 1e-4;
-    public const double DifferingPixelFraction = 0.005;
-
-    public double MaxLogLikDifferencePerDim => Images.Max(i => Math.Abs(i.Difference)) / Dimensions;
-    public bool LogLikOk => MaxLogLikDifferencePerDim <= LogLikTolerancePerDim;
-    public bool LatentOk => MaxLatentDifference <= LatentTolerance;
-    public bool SamplesOk => DifferingPixels <= DifferingPixelFraction * SampledPixels && MaxPixelDifference <= 1;
-    public bool Passed => LogLikOk && LatentOk && SamplesOk;
-}
-
 /// <summary>
 /// Replays a reference fixture (e.g. shared/fixtures/official-small): builds the equivalent model, loads
 /// the reference weights, replays every recorded draw and compares log-likelihoods, latents and samples.

@@ -131,12 +131,8 @@ public static partial class Npy
         return new NpyHeader(dtype, shape, elementCount);
     }
 
-    /// <summary>Writes a .npy file (replacing any existing file).</summary>
-    public static void Write(string path, NpyArray array)
-    {
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        Write(stream, array);
-    }
+    /// <summary>Writes a .npy file (replacing any existing file, atomically: see <see cref="AtomicFile"/>).</summary>
+    public static void Write(string path, NpyArray array) => AtomicFile.Write(path, stream => Write(stream, array));
 
     /// <summary>Writes one array in .npy format (version 1.0, or 2.0 if the header needs it).</summary>
     public static void Write(Stream stream, NpyArray array)

@@ -20,39 +20,30 @@ public static class Npz
 
     /// <summary>
     /// Writes the arrays to <paramref name="path"/> (replacing it). Entries are stored uncompressed
-    /// like np.savez unless <paramref name="compress"/> is set. The file is written beside the
-    /// target first and moved into place, so an interrupted write never leaves a half archive.
+    /// like np.savez unless <paramref name="compress"/> is set. Written atomically
+    /// (<see cref="AtomicFile"/>), so an interrupted write never leaves a half archive.
     /// </summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, NpyArray>> arrays, bool compress = false)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(arrays);
 
-        string temp = path + ".tmp";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var archive = new ZipArchive(stream, ZipArchiveMode.Create))
+            // The archive is finished (central directory written) when disposed, before the file is flushed and renamed.
+            using var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var level = compress ? CompressionLevel.Optimal : CompressionLevel.NoCompression;
+            foreach (var (key, array) in arrays)
             {
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                var level = compress ? CompressionLevel.Optimal : CompressionLevel.NoCompression;
-                foreach (var (key, array) in arrays)
-                {
-                    ArgumentNullException.ThrowIfNull(array, $"array '{key}'");
-                    if (!seen.Add(key)) throw new ArgumentException($"Duplicate key '{key}'.", nameof(arrays));
-                    var entry = archive.CreateEntry(key + ".npy", level);
-                    // A fixed timestamp (numpy uses 1980-01-01 too) keeps identical content byte-identical.
-                    entry.LastWriteTime = new DateTimeOffset(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
-                    using var entryStream = entry.Open();
-                    Npy.Write(entryStream, array);
-                }
+                ArgumentNullException.ThrowIfNull(array, $"array '{key}'");
+                if (!seen.Add(key)) throw new ArgumentException($"Duplicate key '{key}'.", nameof(arrays));
+                var entry = archive.CreateEntry(key + ".npy", level);
+                // A fixed timestamp (numpy uses 1980-01-01 too) keeps identical content byte-identical.
+                entry.LastWriteTime = new DateTimeOffset(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+                using var entryStream = entry.Open();
+                Npy.Write(entryStream, array);
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* best effort */ }
-            throw;
-        }
+        });
     }
 }

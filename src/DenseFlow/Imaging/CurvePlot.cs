@@ -1,5 +1,6 @@
 using System.Globalization;
 using SkiaSharp;
+using DenseFlow.IO;
 
 namespace DenseFlow.Imaging;
 

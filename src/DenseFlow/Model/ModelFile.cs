@@ -25,7 +25,7 @@ public static class ModelFile
 
     /// <param name="wrap">lets tests inject a stream that fails mid-write</param>
     internal static void Save(DenseFlowModel model, string path, Func<Stream, Stream>? wrap) =>
-        Imaging.AtomicFile.Write(path, stream => Write(model, wrap?.Invoke(stream) ?? stream));
+        IO.AtomicFile.Write(path, stream => Write(model, wrap?.Invoke(stream) ?? stream));
 
     public static void Write(DenseFlowModel model, Stream stream)
     {

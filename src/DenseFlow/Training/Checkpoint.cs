@@ -1,30 +1,15 @@
 using System.Text;
 using System.Text.Json;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Training;
 
-/// <summary>Where a run stands: enough, with the weights and optimiser state, to continue bit for bit.</summary>
-public sealed record TrainingState
-{
-    public int Epoch { get; init; }
-    /// <summary>Next batch to run within <see cref="Epoch"/>.</summary>
-    public int BatchInEpoch { get; init; }
-    public long Step { get; init; }
-    public long OptimizerStep { get; init; }
-    /// <summary>Training images seen (0 in checkpoints written before it was recorded).</summary>
-    public long ImagesSeen { get; init; }
-    public string NoiseState { get; init; } = "";
-    public double ElapsedSeconds { get; init; }
-    public long BadStepsTotal { get; init; }
-    public bool Finished { get; init; }
-}
-
 /// <summary>
 /// A training checkpoint: magic, format version, state JSON, configuration JSON, model state, optimiser
-/// state. Written to a temporary file, flushed and renamed, so the previous checkpoint survives a crash
+/// state. Written atomically (<see cref="AtomicFile"/>), so the previous checkpoint survives a crash
 /// or a full disk.
 /// </summary>
 public static class Checkpoint
@@ -36,34 +21,21 @@ public static class Checkpoint
     /// <param name="average">the weight average, stored with the optimiser state as "ema."-prefixed entries</param>
     public static void Save(string path, DenseFlowModel model, Adamax optimizer, TrainingState state, Func<Stream, Stream>? wrap = null, WeightAverage? average = null)
     {
-        string tmp = path + ".tmp";
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                // `wrap` lets tests inject a stream that fails mid-write.
-                var stream = wrap?.Invoke(file) ?? file;
-                using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-                {
-                    w.Write(Magic);
-                    w.Write(FormatVersion);
-                    w.Write(JsonSerializer.Serialize(state, DenseFlowConfig.Json));
-                    w.Write(model.Config.ToJson());
-                    model.save(w);
-                    var entries = optimizer.State().Concat(average?.State() ?? []).ToList();
-                    w.Write(entries.Count);
-                    foreach (var (name, value) in entries) WriteTensor(w, name, value);
-                    w.Flush();
-                }
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+            // `wrap` lets tests inject a stream that fails mid-write.
+            var stream = wrap?.Invoke(file) ?? file;
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write(JsonSerializer.Serialize(state, DenseFlowConfig.Json));
+            w.Write(model.Config.ToJson());
+            model.save(w);
+            var entries = optimizer.State().Concat(average?.State() ?? []).ToList();
+            w.Write(entries.Count);
+            foreach (var (name, value) in entries) WriteTensor(w, name, value);
+            w.Flush();
+        });
     }
 
     public static DenseFlowConfig ReadConfig(string path)

@@ -1,10 +1,11 @@
 using TorchSharp;
+using DenseFlow.IO;
 using DenseFlow.Model;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Training;
 
-/// <summary>The files of a run directory, in one place.</summary>
+/// <summary>The files of a run directory, in one place, and how runs are created, replaced and forked.</summary>
 public sealed class RunDirectory
 {
     public string Path { get; }
@@ -23,6 +24,61 @@ public sealed class RunDirectory
     public string TensorBoardDir => System.IO.Path.Combine(Path, "tensorboard");
 
     public bool HasRun => File.Exists(OptionsFile) || File.Exists(CheckpointFile) || File.Exists(ModelFile);
+
+    /// <summary>Throws <see cref="RunExistsException"/> when the directory already holds a run and <paramref name="overwrite"/> is false.</summary>
+    /// <remarks>Separate from <see cref="Create"/> so a caller can refuse before it opens data, and fail on bad data with the old run untouched.</remarks>
+    public void EnsureNoRun(bool overwrite = false)
+    {
+        if (HasRun && !overwrite) throw new RunExistsException(Path);
+    }
+
+    /// <summary>
+    /// Starts a fresh run: refuses a directory that holds one unless <paramref name="overwrite"/>, which first removes that
+    /// run's files (weights, checkpoint, metrics, curve, run.json, config.json, samples/, tensorboard/) and nothing else
+    /// in the directory; then writes config.json and, for a run to train, run.json (an imported model has none).
+    /// </summary>
+    public static RunDirectory Create(string path, DenseFlowConfig config, TrainingOptions? options, bool overwrite = false)
+    {
+        var run = new RunDirectory(path);
+        run.EnsureNoRun(overwrite);
+        if (overwrite && Directory.Exists(path)) run.DeleteRunFiles();
+        Directory.CreateDirectory(path);
+        AtomicFile.WriteAllText(run.ConfigFile, config.ToJson());
+        if (options is not null) run.WriteOptions(options);
+        return run;
+    }
+
+    /// <summary>
+    /// A new run at <paramref name="path"/> that continues this one (a fine-tuning phase kept apart from its source): gets
+    /// the checkpoint, config.json and metrics.jsonl (so the curve goes on); run.json is the caller's, see <see cref="WriteOptions"/>.
+    /// Refuses a target that already holds a run.
+    /// </summary>
+    public RunDirectory Fork(string path)
+    {
+        var target = new RunDirectory(path);
+        target.EnsureNoRun();
+        if (!File.Exists(CheckpointFile)) throw new TrainingException($"{Path}: no checkpoint.bin to continue from");
+        Directory.CreateDirectory(path);
+        AtomicFile.Copy(CheckpointFile, target.CheckpointFile);
+        AtomicFile.Copy(ConfigFile, target.ConfigFile);
+        if (File.Exists(MetricsFile)) AtomicFile.Copy(MetricsFile, target.MetricsFile);
+        return target;
+    }
+
+    /// <summary>Writes run.json (atomically: a crash leaves the old one).</summary>
+    public void WriteOptions(TrainingOptions options) => AtomicFile.WriteAllText(OptionsFile, options.ToJson());
+
+    /// <summary>
+    /// The options of a fine-tuning phase of a run that stands at <paramref name="state"/>: the phase's budgets (epochs,
+    /// minutes, steps; null = none) are counted from there, so the trainer's totals stop the phase after that much more.
+    /// </summary>
+    public static TrainingOptions FineTuneBudget(TrainingOptions phase, TrainingState state) => phase with
+    {
+        FineTune = true,
+        Epochs = phase.Epochs.HasValue ? state.Epoch + phase.Epochs : null,
+        Minutes = phase.Minutes.HasValue ? state.ElapsedSeconds / 60 + phase.Minutes : null,
+        MaxSteps = phase.MaxSteps.HasValue ? state.Step + phase.MaxSteps : null,
+    };
 
     /// <summary>
     /// Loads the run's model: model.dfn when present, else the weights of checkpoint.bin. With
@@ -70,6 +126,3 @@ public sealed class RunDirectory
         catch (TrainingException) { return false; }
     }
 }
-
-/// <summary>Which weights of a run to use: the live (last optimised) ones, the weight average, or the average when there is one.</summary>
-public enum RunWeights { Auto, Live, Averaged }

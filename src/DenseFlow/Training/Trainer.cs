@@ -11,15 +11,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Training;
 
-/// <summary>What the trainer reports after every step.</summary>
-public sealed record TrainingProgress(long Step, int Epoch, int BatchInEpoch, int BatchesPerEpoch, double Bpd, double LearningRate,
-    double ImagesPerSecond, double ElapsedSeconds, double? BudgetSeconds, long? TotalSteps, long BadSteps, long ImagesSeen = 0);
-
-/// <summary>What the trainer reports after every epoch.</summary>
-public sealed record EpochReport(int Epoch, long Step, double TestBpd, double InverseError, double TrainBpd, string? SampleGrid);
-
-public sealed record TrainingResult(long Steps, int Epochs, double ElapsedSeconds, double? LastTestBpd, string StopReason);
-
 /// <summary>
 /// The training loop of SPEC §7: Adamax, warm-up, mean bits/dim of the single-sample bound. Checkpoints
 /// atomically every N steps, at the end and on cancellation; resumes bit for bit on CPU. Evaluation and
@@ -80,7 +71,7 @@ public sealed class Trainer : IDisposable
         _run = new RunDirectory(runDir);
         _device = torch.device(options.Device);
         _test = test;
-        var aug = options.Augmentation ?? DatasetDefaults.Augmentation(options.Dataset);
+        var aug = options.Augmentation ?? Datasets.Get(options.Dataset).TrainingAugmentation;
         _train = new ImageBatcher(train, options.BatchSize, shuffle: true, seed: options.Seed, aug, dropLast: true);
         if (_train.BatchesPerEpoch == 0)
             throw new TrainingException($"--batch {options.BatchSize} is larger than the {train.Count} training images");
@@ -318,24 +309,14 @@ public sealed class Trainer : IDisposable
             using var evalNoise = new SeededNoise(_options.Seed * 1_000_003L + _state.Epoch + 17);
             _model.Noise = evalNoise;
             int n = Math.Min(_test.Count, _options.EvalImages ?? _test.Count);
-            var testBatcher = new ImageBatcher(_test, Math.Max(1, _options.BatchSize), shuffle: false, seed: 0, Augmentation.None, dropLast: false);
-            double sum = 0;
-            int done = 0;
+            int batch = Math.Max(1, _options.BatchSize);
+            var testBatcher = new ImageBatcher(_test, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
             double inverseError = double.NaN;
-            using (no_grad())
-            {
-                while (done < n)
-                {
-                    using var inner = NewDisposeScope();
-                    int count = Math.Min(_options.BatchSize, n - done);
-                    var x = testBatcher.GetRange(done, count).to(_device);
-                    var ll = _model.LogLikelihood(x).to(ScalarType.Float64);
-                    sum += ll.sum().item<double>();
-                    if (done == 0) inverseError = Reconstruction.MaxInverseError(_model, x);
-                    done += count;
-                }
-            }
-            double testBpd = Likelihood.BitsPerDim(sum / Math.Max(1, n), _model.Config.Dimensions);
+            // Only rank 0 gets here, so the bound is not shared out over the ranks. The inverse error is measured on the
+            // first pass's images right after it, at the same point of the evaluation noise stream as ever.
+            var bounds = DatasetBounds.Evaluate(_model, testBatcher, n, batch, k: 1, drawsPerPass: 1, comm: SingleProcessCommunicator.Instance,
+                afterPass: (start, x) => { if (start == 0) inverseError = Reconstruction.MaxInverseError(_model, x); });
+            double testBpd = Likelihood.BitsPerDim(bounds.Elbo.Sum() / Math.Max(1, n), _model.Config.Dimensions);
             if (inverseError > _options.InverseErrorWarning)
                 Warning?.Invoke($"epoch {_state.Epoch}: inverse error max|x − f⁻¹(f(x))| = {inverseError:E2} exceeds {_options.InverseErrorWarning:E0}");
 

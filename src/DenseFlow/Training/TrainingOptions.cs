@@ -7,7 +7,7 @@ namespace DenseFlow.Training;
 /// <summary>Everything a training run was started with; saved as run.json so `--resume` needs nothing else.</summary>
 public sealed record TrainingOptions
 {
-    public string Dataset { get; init; } = "fashion-mnist";
+    public string Dataset { get; init; } = Datasets.FashionMnist.Name;
     public string? DataDir { get; init; }
     public string? Preset { get; init; }
     /// <summary>Train on only the first N training images (quick experiments, tests).</summary>
@@ -69,10 +69,4 @@ public sealed record TrainingOptions
         try { return JsonSerializer.Deserialize<TrainingOptions>(json, DenseFlowConfig.Json) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new TrainingException($"{path}: not a valid run.json ({e.Message.Split('\n')[0]})"); }
     }
-}
-
-/// <summary>A training run that cannot go on; the message names the file, option or step.</summary>
-public sealed class TrainingException : Exception
-{
-    public TrainingException(string message) : base(message) { }
 }

@@ -5,16 +5,7 @@ using SkiaSharp;
 
 namespace DenseFlow.Tests.Data;
 
-/// <summary>A temporary directory deleted on dispose, plus writers for tiny dataset files.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("denseflow-data-").FullName;
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}
-
+/// <summary>Writers for tiny dataset files.</summary>
 public static class TestFiles
 {
     /// <summary>An IDX image file (magic 0x803) for <paramref name="count"/> images of rows×cols, optionally gzipped.</summary>

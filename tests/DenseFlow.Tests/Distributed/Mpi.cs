@@ -41,23 +41,3 @@ public static class Mpi
         return (p.ExitCode, output.Result, error.Result);
     }
 }
-
-/// <summary>A fact that needs mpiexec: skipped, saying why, when there is none.</summary>
-public sealed class MpiFactAttribute : FactAttribute
-{
-    public MpiFactAttribute()
-    {
-        if (Mpi.Launcher is null) Skip = Mpi.Missing;
-    }
-}
-
-/// <summary>A fact for Open MPI's ABI: skipped unless its launcher is installed (the set-up installs mpich only).</summary>
-public sealed class OpenMpiFactAttribute : FactAttribute
-{
-    public const string Launcher = "/usr/bin/mpiexec.openmpi";
-
-    public OpenMpiFactAttribute()
-    {
-        if (!File.Exists(Launcher)) Skip = $"{Launcher} not found: install openmpi-bin to test Open MPI's ABI";
-    }
-}

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DenseFlow.Imaging;
+using DenseFlow.IO;
 
 namespace DenseFlow.Training.Logging;
 

@@ -38,12 +38,5 @@ public sealed class TensorBoardLog : IDisposable
         writer.add_scalar(tag, value, (int)step);
     }
 
-    /// <summary>Records several scalars at the same step, one event each, all in this log's file.</summary>
-    public void AddScalars(IEnumerable<KeyValuePair<string, float>> values, long step)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        foreach (var (tag, value) in values) AddScalar(tag, value, step);
-    }
-
     public void Dispose() => _writer = null;
 }

@@ -7,10 +7,11 @@ using DenseFlow.Noise;
 using DenseFlow.Tests.Model;
 using DenseFlow.Tests.Training;
 using DenseFlow.Toolbox;
+using DenseFlow.Tests.Toolbox;
 using static DenseFlow.Tests.Cli.CliTests;
 using static TorchSharp.torch;
 
-namespace DenseFlow.Tests.Toolbox;
+namespace DenseFlow.Tests.Cli;
 
 /// <summary>interpolate, neighbours and fid run in-process on a tiny untrained (perturbed) Fashion-MNIST model.</summary>
 public class ToolboxCliTests : IDisposable

@@ -1,8 +1,5 @@
 namespace DenseFlow.Benchmarks;
 
-/// <summary>One figure of the reference implementation (shared/ANCHORS.md); ranges are given as low–high.</summary>
-public sealed record ReferenceFigure(string Preset, string Measurement, double SecondsLow, double SecondsHigh, double ImagesPerSecond, double PeakRssGiB, bool Estimate = false);
-
 /// <summary>
 /// The authors' PyTorch DenseFlow on a 2-vCPU AVX-512 Xeon, PyTorch 1.13.1, 2 threads, fp32 (shared/ANCHORS.md).
 /// Compare ratios normalised by the calibration conv of each run, never absolute figures.

@@ -1,5 +1,6 @@
 using SkiaSharp;
 using TorchSharp;
+using DenseFlow.IO;
 
 namespace DenseFlow.Imaging;
 

@@ -1,8 +1,8 @@
 using DenseFlow.Build;
 
-namespace DenseFlow.Tests;
+namespace DenseFlow.Tests.Build;
 
-public class ElfPatchTests
+public class ElfVersionNeedPatcherTests
 {
     static string? ShippedLib() =>
         Directory.GetFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories).FirstOrDefault();

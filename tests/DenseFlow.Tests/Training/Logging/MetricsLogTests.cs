@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using DenseFlow.Training.Logging;
 
-namespace DenseFlow.Tests.Logging;
+namespace DenseFlow.Tests.Training.Logging;
 
 public sealed class MetricsLogTests : IDisposable
 {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using DenseFlow.Training.Logging;
 
-namespace DenseFlow.Tests.Logging;
+namespace DenseFlow.Tests.Training.Logging;
 
 public sealed class TensorBoardLogTests : IDisposable
 {

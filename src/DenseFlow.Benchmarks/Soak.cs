@@ -9,93 +9,6 @@ using TorchSharp;
 
 namespace DenseFlow.Benchmarks;
 
-/// <summary>What <see cref="Soak.Run"/> trains, and how often it looks at the process.</summary>
-public sealed record SoakOptions
-{
-    public string Preset { get; init; } = "fmnist-cpu";
-    public DenseFlowConfig? Config { get; init; }
-    public long Steps { get; init; } = 1000;
-    public int BatchSize { get; init; } = 16;
-    /// <summary>Read RSS and open files every this many steps.</summary>
-    public int SampleEvery { get; init; } = 50;
-    /// <summary>Training images per epoch (Fashion-MNIST, resized to the model's input): epochs end, evaluate and sample often.</summary>
-    public int TrainImages { get; init; } = 2048;
-    public int EvalImages { get; init; } = 64;
-    public long CheckpointEverySteps { get; init; } = 100;
-    /// <summary>The run directory; null = a temporary one, deleted afterwards.</summary>
-    public string? RunDir { get; init; }
-    public int Seed { get; init; }
-    public string Device { get; init; } = "cpu";
-    public int Threads { get; init; }
-
-    public DenseFlowConfig ResolveConfig() => Config ?? Presets.Get(Preset);
-    public string ModelName => Config is null ? Preset : "custom";
-}
-
-/// <summary>
-/// The process after a step: resident memory after a full garbage collection (what the process
-/// retains — a leak shows here), resident memory just before it (with garbage not yet collected: .NET's
-/// heap grows and shrinks in a sawtooth between collections), the managed heap after collection, and
-/// open file descriptors. <see cref="ManagedCommittedBytes"/> is the memory .NET's collector keeps
-/// committed (it may hold on to free regions): it tells runtime retention from a leak of our objects.
-/// </summary>
-public sealed record SoakSample(long Step, double Seconds, long RssBytes, long RssBeforeCollectionBytes, long ManagedBytes, int OpenFiles)
-{
-    public long ManagedCommittedBytes { get; init; }
-}
-
-/// <summary>
-/// What a soak run saw. Figures are relative to the settled sample: the first one taken after the first
-/// epoch end, the first checkpoint and 10% of the steps, so one-off allocations (allocator pools, the
-/// evaluation and sampling buffers, the writers) are not counted as growth.
-/// </summary>
-public sealed record SoakReport
-{
-    public required string Model { get; init; }
-    /// <summary>"fashion-mnist", or "random" for models of another input shape.</summary>
-    public required string Data { get; init; }
-    public required long Steps { get; init; }
-    public required int BatchSize { get; init; }
-    public required int Epochs { get; init; }
-    public required long Checkpoints { get; init; }
-    public required double ElapsedSeconds { get; init; }
-    public required long SettledStep { get; init; }
-    public required long RssSettledBytes { get; init; }
-    public required long RssEndBytes { get; init; }
-    public required long RssMaxAfterSettleBytes { get; init; }
-    public required long RssMinAfterSettleBytes { get; init; }
-    /// <summary>(max after settling − settled) / settled.</summary>
-    public required double RssMaxDriftFraction { get; init; }
-    /// <summary>(end − settled) / settled.</summary>
-    public required double RssEndDriftFraction { get; init; }
-    /// <summary>Least-squares slope of RSS over the settled samples, in bytes per 1,000 steps.</summary>
-    public required double RssSlopeBytesPer1000Steps { get; init; }
-    /// <summary>The process's peak resident memory over the whole run (VmHWM), garbage included.</summary>
-    public required long PeakRssBytes { get; init; }
-    /// <summary>Largest resident memory seen just before a sample's collection, after settling.</summary>
-    public required long RssMaxBeforeCollectionBytes { get; init; }
-    public required int OpenFilesSettled { get; init; }
-    public required int OpenFilesEnd { get; init; }
-    public required int OpenFilesMax { get; init; }
-    public required string Machine { get; init; }
-    public required IReadOnlyList<SoakSample> Samples { get; init; }
-
-    /// <summary>Resident memory within ±5% of the settled figure over the whole rest of the run.</summary>
-    public bool RssFlat => RssMaxDriftFraction <= 0.05 && (RssMinAfterSettleBytes - RssSettledBytes) / (double)RssSettledBytes >= -0.05;
-
-    public bool NoFileLeak => OpenFilesEnd <= OpenFilesSettled && OpenFilesMax <= OpenFilesSettled + 2;
-
-    public string ToJson() => JsonSerializer.Serialize(this, Measurement.Json);
-
-    public string ToCsv()
-    {
-        var sb = new StringBuilder("step,seconds,rss_bytes,rss_before_collection_bytes,managed_bytes,managed_committed_bytes,open_files\n");
-        foreach (var s in Samples)
-            sb.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Seconds:F3},{s.RssBytes},{s.RssBeforeCollectionBytes},{s.ManagedBytes},{s.ManagedCommittedBytes},{s.OpenFiles}\n");
-        return sb.ToString();
-    }
-}
-
 /// <summary>
 /// Long-run check (issues #4, #5): trains with the real <see cref="Trainer"/> — epochs, evaluation,
 /// sample grids, metrics, TensorBoard, checkpoints — for many steps and samples the process's resident
@@ -209,8 +122,8 @@ public static class Soak
     {
         var shape = new ImageShape(config.InputShape[0], config.InputShape[1], config.InputShape[2]);
         if (shape == new ImageShape(1, 28, 28))
-            return (Datasets.Open("fashion-mnist", null, "train", new DatasetOptions { Limit = o.TrainImages }),
-                    Datasets.Open("fashion-mnist", null, "test", new DatasetOptions { Limit = o.EvalImages }), "fashion-mnist");
+            return (Datasets.Open(Datasets.FashionMnist.Name, null, "train", new DatasetOptions { Limit = o.TrainImages }),
+                    Datasets.Open(Datasets.FashionMnist.Name, null, "test", new DatasetOptions { Limit = o.EvalImages }), Datasets.FashionMnist.Name);
         IImageDataset Random(string name, int count, long seed)
         {
             var pixels = new byte[(long)count * shape.Size];

@@ -1,9 +1,10 @@
-namespace DenseFlow.Imaging;
+namespace DenseFlow.IO;
 
 /// <summary>
 /// Writes a file so that readers (and a later run after a crash) see either the old content or the
 /// complete new content, never a torn file: write <c>path + ".tmp"</c>, flush it to disk, then rename
-/// it over <paramref name="path"/>. The rename is atomic on POSIX filesystems and NTFS.
+/// it over <paramref name="path"/>. The rename is atomic on POSIX filesystems and NTFS. Every file the library
+/// and the tool write whole (weights, checkpoints, images, JSON, CSV, NumPy files) goes through here.
 /// </summary>
 public static class AtomicFile
 {
@@ -40,6 +41,16 @@ public static class AtomicFile
         byte[] copy = bytes.ToArray();
         Write(path, s => s.Write(copy));
     }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="path"/>: a crash leaves no torn copy.</summary>
+    public static void Copy(string source, string path)
+    {
+        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Write(path, s => input.CopyTo(s));
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark, as <see cref="File.WriteAllText(string, string?)"/> does.</summary>
+    public static void WriteAllText(string path, string text) => Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
 
     static void TryDelete(string path)
     {

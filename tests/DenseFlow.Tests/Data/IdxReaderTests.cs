@@ -2,7 +2,7 @@ using DenseFlow.Data;
 
 namespace DenseFlow.Tests.Data;
 
-public sealed class IdxDatasetTests : IDisposable
+public sealed class IdxReaderTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
@@ -73,7 +73,7 @@ public sealed class IdxDatasetTests : IDisposable
     public void InstalledFashionMnist_TestSplit_Has10000Images()
     {
         // CI installs Debian's dataset-fashion-mnist package, so the directory must exist.
-        string dir = Datasets.DefaultDirectory("fashion-mnist");
+        string dir = Datasets.FashionMnist.DefaultDirectory!;
         Assert.True(Directory.Exists(dir), $"{dir} is missing: apt-get install dataset-fashion-mnist");
 
         var ds = Datasets.Open("fashion-mnist", null, "test");

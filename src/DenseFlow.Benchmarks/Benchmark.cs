@@ -11,12 +11,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Benchmarks;
 
-/// <summary>A benchmark that could not run (bad options, a child process that failed).</summary>
-public sealed class BenchmarkException : Exception
-{
-    public BenchmarkException(string message) : base(message) { }
-}
-
 /// <summary>
 /// Speed and memory of a DenseFlow model on this machine, next to a calibration convolution measured in the
 /// same run (see docs/PERFORMANCE.md).

@@ -1,0 +1,3 @@
+namespace DenseFlow.Training;
+
+public sealed record TrainingResult(long Steps, int Epochs, double ElapsedSeconds, double? LastTestBpd, string StopReason);
