@@ -16,11 +16,26 @@ namespace DenseFlow.Benchmarks;
 /// </summary>
 public static class Soak
 {
-    /// <summary>Open file descriptors of this process (/proc/self/fd), or −1 where that cannot be read.</summary>
+    /// <summary>
+    /// Open file descriptors of this process (/proc/self/fd) other than loaded code, or −1 where that
+    /// cannot be read. The runtime holds two descriptors per managed assembly it loads, and assemblies
+    /// load lazily at first use (a test run measured +22 between step 0 and step 9, all of them .dll
+    /// images), so counting them would report the first call of a code path as a leak.
+    /// </summary>
     public static int OpenFileCount()
     {
-        try { return Directory.GetFileSystemEntries("/proc/self/fd").Length; }
+        try { return Directory.GetFileSystemEntries("/proc/self/fd").Count(fd => !IsLoadedCode(fd)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+    }
+
+    static bool IsLoadedCode(string fd)
+    {
+        string? target;
+        try { target = new FileInfo(fd).LinkTarget; }
+        catch (IOException) { return false; } // closed while we looked: not code either
+        if (target is null) return false;
+        string name = Path.GetFileName(target);
+        return name.EndsWith(".dll", StringComparison.Ordinal) || name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal);
     }
 
     public static SoakReport Run(SoakOptions o, Action<SoakSample>? onSample = null)
