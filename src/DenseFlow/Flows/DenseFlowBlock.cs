@@ -37,9 +37,9 @@ public sealed class DenseFlowBlock : Transform
             {
                 // G_k = concat(x⁽⁰⁾, y₀, …, y_{k−2}); the draw happens here, in block and unit order (SPEC §9).
                 var condition = earlier.Count == 1 ? earlier[0] : cat(earlier.ToArray(), 1);
-                var (e, noiseTerm) = noise[k - 1].Augment(condition, y, context);
                 earlier.Add(y);
-                y = cat(new[] { y, e }, 1);
+                var (augmented, noiseTerm) = noise[k - 1].forward(y, context.WithCondition(condition));
+                y = augmented;
                 logDet = logDet + noiseTerm;
             }
             var (next, ld) = units[k].forward(y);
@@ -49,7 +49,7 @@ public sealed class DenseFlowBlock : Transform
         return (y, logDet);
     }
 
-    /// <summary>Runs U_k⁻¹ and drops the appended noise channels; g is never run and nothing is drawn.</summary>
+    /// <summary>Runs U_k⁻¹ and the couplings' inverses (dropping the appended noise); g is never run and nothing is drawn.</summary>
     public override Tensor inverse(Tensor z, TransformContext context) => inverse(z);
 
     /// <summary>The inverse, which needs no context.</summary>
@@ -58,7 +58,7 @@ public sealed class DenseFlowBlock : Transform
         for (int k = units.Count - 1; k >= 0; k--)
         {
             z = units[k].inverse(z);
-            if (k > 0 && NoiseChannels > 0) z = z.narrow(1, 0, z.shape[1] - NoiseChannels);
+            if (k > 0 && NoiseChannels > 0) z = noise[k - 1].Drop(z);
         }
         return z;
     }

@@ -38,4 +38,35 @@ public sealed class TransformContext
 
     /// <summary>Called after each transform of a composite's forward with (index, output, term), for tests and checks.</summary>
     public Action<int, Tensor, Tensor>? Observe { get; init; }
+
+    /// <summary>
+    /// The conditioning tensor of a conditional transform (nflows' <c>context</c>): the earlier tensors G
+    /// of a cross-unit coupling, the dequantizer's context features for its couplings.
+    /// </summary>
+    public Tensor? Condition { get; init; }
+
+    /// <summary>This context with another conditioning tensor; the noise source, dropped halves and options are shared.</summary>
+    public TransformContext WithCondition(Tensor condition) => new(Noise, DType)
+    {
+        Temperature = Temperature, DequantizerContext = DequantizerContext, Dropped = Dropped, ReplayDropped = ReplayDropped,
+        Observe = Observe, Condition = condition,
+    };
+
+    /// <summary>A context for deterministic conditional transforms: it carries only the condition, and any draw from it throws.</summary>
+    public static TransformContext Conditional(Tensor condition) => new(NoDraws.Instance, condition.dtype) { Condition = condition };
+
+    /// <summary>The condition, or an error naming the transform that needs one.</summary>
+    public Tensor RequireCondition(string transform) =>
+        Condition ?? throw new InvalidOperationException($"{transform} is conditional: its TransformContext needs a Condition");
+
+    sealed class NoDraws : INoiseSource
+    {
+        public static readonly NoDraws Instance = new();
+
+        public Tensor StandardNormal(long[] shape, ScalarType dtype, Device device) => throw Refuse();
+
+        public Tensor Uniform(long[] shape, ScalarType dtype, Device device) => throw Refuse();
+
+        static InvalidOperationException Refuse() => new("this TransformContext is for deterministic transforms and has no noise source");
+    }
 }

@@ -58,19 +58,32 @@ public sealed class VariationalDequantizer : Transform, IDequantizer
     public (Tensor U, Tensor LogQ) SampleWithLogProb(Tensor context, Tensor eps)
     {
         var z = @base.FromNoise(eps);
-        var logQ = @base.LogProb(z);
+        return RunFlow(z, @base.LogProb(z), context, subtract: true);
+    }
+
+    /// <summary>The flow's transforms in forward order: [1×1 conv, conditional coupling] × steps, then a 1×1 conv.</summary>
+    IEnumerable<Transform> FlowSteps()
+    {
         for (int i = 0; i < couplings.Count; i++)
         {
-            var (h, ld) = convs[i].forward(z);
-            logQ = logQ - ld;
-            var (h2, ld2) = couplings[i].forward(h, context);
-            logQ = logQ - ld2;
-            z = h2;
+            yield return convs[i];
+            yield return couplings[i];
         }
-        var (last, ldLast) = convs[couplings.Count].forward(z);
-        logQ = logQ - ldLast;
-        var (u, ldSig) = sigmoid.forward(Squeeze.Unapply(last));
-        return (u, logQ - ldSig);
+        yield return convs[couplings.Count];
+    }
+
+    /// <summary>z₀ → u (steps, unsqueeze, sigmoid), adding each log-det to <paramref name="total"/> or subtracting it (log q).</summary>
+    (Tensor U, Tensor Total) RunFlow(Tensor z, Tensor total, Tensor condition, bool subtract)
+    {
+        var conditional = TransformContext.Conditional(condition);
+        foreach (var step in FlowSteps())
+        {
+            var (h, ld) = step.forward(z, conditional);
+            total = subtract ? total - ld : total + ld;
+            z = h;
+        }
+        var (u, ldSig) = sigmoid.forward(Squeeze.Unapply(z));
+        return (u, subtract ? total - ldSig : total + ldSig);
     }
 
     public (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype)
@@ -93,26 +106,15 @@ public sealed class VariationalDequantizer : Transform, IDequantizer
     public override Tensor inverse(Tensor v, TransformContext context) => Quantize(v);
 
     /// <summary>The dequantizer's steps, for tests: z₀ → u with the forward log-dets, given a context.</summary>
-    public (Tensor U, Tensor LogDet) FlowForward(Tensor z, Tensor context)
-    {
-        Tensor logDet = zeros(z.shape[0], dtype: z.dtype, device: z.device);
-        for (int i = 0; i < couplings.Count; i++)
-        {
-            var (h, ld) = convs[i].forward(z); logDet = logDet + ld;
-            var (h2, ld2) = couplings[i].forward(h, context); logDet = logDet + ld2;
-            z = h2;
-        }
-        var (last, ldLast) = convs[couplings.Count].forward(z);
-        var (u, ldSig) = sigmoid.forward(Squeeze.Unapply(last));
-        return (u, logDet + ldLast + ldSig);
-    }
+    public (Tensor U, Tensor LogDet) FlowForward(Tensor z, Tensor context) =>
+        RunFlow(z, zeros(z.shape[0], dtype: z.dtype, device: z.device), context, subtract: false);
 
     /// <summary>Inverse of <see cref="FlowForward"/>.</summary>
     public Tensor FlowInverse(Tensor u, Tensor context)
     {
-        var z = convs[couplings.Count].inverse(Squeeze.Apply(sigmoid.inverse(u)));
-        for (int i = couplings.Count - 1; i >= 0; i--)
-            z = convs[i].inverse(couplings[i].inverse(z, context));
+        var conditional = TransformContext.Conditional(context);
+        var z = Squeeze.Apply(sigmoid.inverse(u));
+        foreach (var step in FlowSteps().Reverse()) z = step.inverse(z, conditional);
         return z;
     }
 }

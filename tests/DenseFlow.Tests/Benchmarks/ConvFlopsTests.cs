@@ -36,7 +36,7 @@ public sealed class ConvFlopsTests
     {
         var c = Presets.Get("small32x1");
         double full = ConvFlops.ForwardGflopsPerImage(c);
-        var white = ConvFlops.Breakdown(c with { Augmentation = Flows.AugmentationKind.White });
+        var white = ConvFlops.Breakdown(c with { Augmentation = DenseFlow.Flows.AugmentationKind.White });
         var uniform = ConvFlops.Breakdown(c with { Dequantization = DequantizationKind.Uniform });
         Assert.Equal(0, white.NoiseNets);
         Assert.Equal(0, uniform.DequantizerContext + uniform.DequantizerCouplings + uniform.DequantizerInvertible1x1);

@@ -152,7 +152,7 @@ public sealed class DenseFlowModelTests
         for (int k = 1; k < 4; k++)
         {
             var condition = cat(outputs.Take(k).ToArray(), 1); // x⁽⁰⁾, y₀, …, y_{k−2}
-            var (e, term) = block.Couplings[k - 1].forward(condition, eps[k - 1]);
+            var (e, term) = block.Couplings[k - 1].Augment(condition, eps[k - 1]);
             var (next, ld) = block.Units[k].forward(cat(new[] { expected, e }, 1));
             expected = next;
             outputs.Add(next);

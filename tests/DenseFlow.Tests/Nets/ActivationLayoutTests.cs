@@ -5,7 +5,7 @@ using TorchSharp;
 using static DenseFlow.Tests.Model.TestUtil;
 using static TorchSharp.torch;
 
-namespace DenseFlow.Tests.Model;
+namespace DenseFlow.Tests.Nets;
 
 /// <summary>The dense blocks' memory layout is a speed choice only: every layout must compute the same thing.</summary>
 public class ActivationLayoutTests
@@ -16,7 +16,7 @@ public class ActivationLayoutTests
         using var scope = NewDisposeScope();
         torch.manual_seed(7);
         using var block = new DenseBlock(8, 6, depth: 3, growth: 4, gated: true);
-        TestUtil.Perturb(block, 8);
+        DenseFlow.Tests.Model.TestUtil.Perturb(block, 8);
         var x = Randn(9, ScalarType.Float32, 2, 8, 16, 16);
         block.Layout = ActivationLayout.ChannelsFirst;
         var expected = block.forward(x);

@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static DenseFlow.Tests.Model.TestUtil;
 
-namespace DenseFlow.Tests.Model;
+namespace DenseFlow.Tests.Flows;
 
 /// <summary>
 /// SPEC §3–§6 bijections in float64 with every parameter perturbed (no zero-initialised identity):
@@ -196,15 +196,21 @@ public sealed class BijectionTests
         coupling.to(F64);
         Perturb(coupling, 81);
         var context = Input(82, 1, 3, 4, 4);
-        (Tensor, Tensor) Forward(Tensor t) => coupling.forward(t, context.expand(t.shape[0], -1, -1, -1));
-        Tensor Inverse(Tensor t) => coupling.inverse(t, context.expand(t.shape[0], -1, -1, -1));
+        (Tensor, Tensor) Forward(Tensor t) => coupling.forward(t, TransformContext.Conditional(context.expand(t.shape[0], -1, -1, -1)));
+        Tensor Inverse(Tensor t) => coupling.inverse(t, TransformContext.Conditional(context.expand(t.shape[0], -1, -1, -1)));
         var x = Input(83, 2, 4, 4, 4);
         CheckCoupling(Forward, x);
         CheckBijection(Forward, Inverse, x);
 
         // The context matters.
-        var other = coupling.forward(x, Input(84, 2, 3, 4, 4)).Output;
+        var other = coupling.forward(x, TransformContext.Conditional(Input(84, 2, 3, 4, 4))).Output;
         Assert.True(MaxAbsDiff(other, Forward(x).Item1) > 1e-3, "coupling ignores its context");
+
+        // Without a condition it refuses, naming itself, rather than coupling on nothing.
+        var error = Assert.Throws<InvalidOperationException>(() => coupling.forward(x, new TransformContext(new MeanNoise(), F64)));
+        Assert.Contains(nameof(ConditionalAffineCoupling), error.Message);
+        // A conditional context has no noise source: a transform that drew from it would fail loudly.
+        Assert.Throws<InvalidOperationException>(() => TransformContext.Conditional(context).Noise.StandardNormal(new long[] { 1 }, F64, x.device));
     }
 
     static VariationalDequantizer TinyDequantizer(long seed)
@@ -308,27 +314,38 @@ public sealed class BijectionTests
         // (G, ε) → (G, e) as one map on the concatenation; its inverse uses μ = T(G, 0) and σ = T(G, 1) − μ.
         (Tensor, Tensor) Forward(Tensor t)
         {
-            var (e, ld) = coupling.Transform(t.narrow(1, 0, n), t.narrow(1, n, k));
+            var (e, ld) = coupling.Reparameterize(t.narrow(1, 0, n), t.narrow(1, n, k));
             return (cat(new[] { t.narrow(1, 0, n), e }, 1), ld);
         }
         Tensor Inverse(Tensor t)
         {
             var cond = t.narrow(1, 0, n);
-            var mu = coupling.Transform(cond, zeros_like(t.narrow(1, n, k))).Noise;
-            var sigma = coupling.Transform(cond, ones_like(t.narrow(1, n, k))).Noise - mu;
+            var mu = coupling.Reparameterize(cond, zeros_like(t.narrow(1, n, k))).Noise;
+            var sigma = coupling.Reparameterize(cond, ones_like(t.narrow(1, n, k))).Noise - mu;
             return cat(new[] { cond, (t.narrow(1, n, k) - mu) / sigma }, 1);
         }
         var input = cat(new[] { g, eps }, 1);
         CheckBijection(Forward, Inverse, input);
-        var (eOut, logDet) = coupling.Transform(g, eps);
+        var (eOut, logDet) = coupling.Reparameterize(g, eps);
         Assert.True(MaxAbsDiff(eOut, eps) > 1e-3, "e = ε: the noise network is inactive");
         Assert.True(logDet.abs().min().item<double>() > 1e-4, "Σ log σ = 0: the noise scale is inactive");
 
         // forward adds −log N(ε; 0, I) to the bijection's log-det.
-        var (e2, term) = coupling.forward(g, eps);
-        AssertClose(eOut, e2, 0, "forward noise vs Transform");
+        var (e2, term) = coupling.Augment(g, eps);
+        AssertClose(eOut, e2, 0, "Augment noise vs Reparameterize");
         var negLogN = (0.5 * eps.square() + 0.5 * Math.Log(2 * Math.PI)).flatten(1).sum(1);
-        AssertClose(logDet + negLogN, term, 1e-10, "forward term = Σ log σ − log N(ε)");
+        AssertClose(logDet + negLogN, term, 1e-10, "Augment term = Σ log σ − log N(ε)");
+
+        // As a transform: y → concat(y, e) with ε drawn from the context's noise and G its condition;
+        // the inverse drops e again.
+        var y = Input(124, 2, 3, 4, 4);
+        var context = new TransformContext(new ReplayNoise(new[] { eps }), F64).WithCondition(g);
+        var (augmented, term2) = coupling.forward(y, context);
+        AssertClose(cat(new[] { y, eOut }, 1), augmented, 0, "forward = concat(y, e)");
+        AssertClose(term, term2, 0, "forward term = Augment term");
+        AssertClose(y, coupling.inverse(augmented, context), 0, "inverse drops the noise channels");
+        var error = Assert.Throws<InvalidOperationException>(() => coupling.forward(y, new TransformContext(new MeanNoise(), F64)));
+        Assert.Contains(nameof(CrossUnitCoupling), error.Message);
     }
 
     [Fact]
@@ -340,8 +357,11 @@ public sealed class BijectionTests
         Assert.Empty(coupling.parameters());
         var g = Input(130, 2, 4, 4, 4);
         var eps = Input(131, 2, 2, 4, 4);
-        var (e, term) = coupling.forward(g, eps);
+        var (e, term) = coupling.Augment(null, eps);
         AssertClose(eps, e, 0, "white noise e = ε");
+        // White noise needs no condition.
+        var (augmented, _) = coupling.forward(g, new TransformContext(new ReplayNoise(new[] { eps }), eps.dtype));
+        AssertClose(cat(new[] { g, eps }, 1), augmented, 0, "white noise forward = concat(y, ε)");
         AssertClose((0.5 * eps.square() + 0.5 * Math.Log(2 * Math.PI)).flatten(1).sum(1), term, 1e-10, "white noise term = −log N(ε)");
     }
 }

@@ -4,7 +4,7 @@ using TorchSharp;
 using static DenseFlow.Tests.Model.TestUtil;
 using static TorchSharp.torch;
 
-namespace DenseFlow.Tests.Model;
+namespace DenseFlow.Tests.Nets;
 
 /// <summary>Recomputing the coupling networks in the backward pass must not change anything a training step computes.</summary>
 public class RecomputationTests
@@ -56,10 +56,10 @@ public class RecomputationTests
     {
         var config = TinyConfig();
         using var model = new DenseFlowModel(config);
-        var couplings = model.modules().Where(m => m is Flows.AffineCoupling or Flows.ConditionalAffineCoupling).ToList();
-        bool On(nn.Module m) => ((Nets.IRecomputable)m).Recompute;
+        var couplings = model.modules().Where(m => m is DenseFlow.Flows.AffineCoupling or DenseFlow.Flows.ConditionalAffineCoupling).ToList();
+        bool On(nn.Module m) => ((DenseFlow.Nets.IRecomputable)m).Recompute;
         Assert.True(couplings.Count >= 4);
-        Assert.IsType<Flows.ConditionalAffineCoupling>(couplings[0]); // the dequantizer runs first
+        Assert.IsType<DenseFlow.Flows.ConditionalAffineCoupling>(couplings[0]); // the dequantizer runs first
         Assert.All(couplings, c => Assert.False(On(c)));
         model.RecomputeFraction = 0.5;
         int expected = (int)Math.Ceiling(couplings.Count / 2.0);

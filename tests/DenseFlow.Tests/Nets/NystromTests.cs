@@ -3,7 +3,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static DenseFlow.Tests.Model.TestUtil;
 
-namespace DenseFlow.Tests.Model;
+namespace DenseFlow.Tests.Nets;
 
 /// <summary>SPEC §4: the Nyström attention exactly as the reference codes it.</summary>
 public sealed class NystromTests

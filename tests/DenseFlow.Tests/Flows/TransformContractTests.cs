@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static DenseFlow.Tests.Model.TestUtil;
 
-namespace DenseFlow.Tests.Model;
+namespace DenseFlow.Tests.Flows;
 
 /// <summary>The one transform contract (SPEC §1): composites of bijections and surjections, and the context's noise.</summary>
 public sealed class TransformContractTests
