@@ -5,19 +5,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;
 
-/// <summary>A dequantizer (a <see cref="Transform"/> whose forward is <see cref="Dequantize"/>): integer x → continuous v = (x + u)/2^bits with its bound contribution −D·ln2^bits − log q(u|x).</summary>
-public interface IDequantizer
-{
-    /// <summary>Work that does not depend on the draws (the context network), done once per image.</summary>
-    Tensor? Context(Tensor x, ScalarType dtype);
-
-    /// <summary>v and the bound contribution; <paramref name="context"/> is <see cref="Context"/> of x (repeated to x's batch).</summary>
-    (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype);
-
-    /// <summary>x = clamp(⌊2^bits·v⌋, 0, 2^bits − 1).</summary>
-    Tensor Quantize(Tensor v);
-}
-
 /// <summary>
 /// Variational dequantization (SPEC §6): u ~ q(u|x) is a conditional flow on (4C, H/2, W/2) — a learned
 /// per-channel Gaussian base, steps of [1×1 conv, conditional affine coupling], a final 1×1 conv,
@@ -117,31 +104,4 @@ public sealed class VariationalDequantizer : Transform, IDequantizer
         foreach (var step in FlowSteps().Reverse()) z = step.inverse(z, conditional);
         return z;
     }
-}
-
-/// <summary>Uniform dequantization: u ~ U(0,1)^D, contribution −D·ln 2^bits.</summary>
-public sealed class UniformDequantizer : Transform, IDequantizer
-{
-    readonly int _bins;
-
-    public UniformDequantizer(int numBits) : base(nameof(UniformDequantizer)) { _bins = 1 << numBits; }
-
-    public Tensor? Context(Tensor x, ScalarType dtype) => null;
-
-    public (Tensor V, Tensor LogDet) Dequantize(Tensor x, Tensor? context, INoiseSource noise, ScalarType dtype)
-    {
-        var u = noise.Uniform(x.shape, dtype, x.device);
-        long d = x.shape[1] * x.shape[2] * x.shape[3];
-        var ld = full(x.shape[0], -d * Math.Log(_bins), dtype: dtype, device: x.device);
-        return ((x.to_type(dtype) + u) / _bins, ld);
-    }
-
-    public Tensor Quantize(Tensor v) => (v * _bins).floor().clamp(0, _bins - 1).to_type(ScalarType.Int64);
-
-    /// <summary>The dequantizer as a surjection: integer x → v with its bound term, noise from the context.</summary>
-    public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context) =>
-        Dequantize(x, context.DequantizerContext, context.Noise, context.DType);
-
-    /// <summary>Its inverse is quantization.</summary>
-    public override Tensor inverse(Tensor v, TransformContext context) => Quantize(v);
 }

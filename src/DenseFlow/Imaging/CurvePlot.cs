@@ -2,26 +2,6 @@ using DenseFlow.IO;
 
 namespace DenseFlow.Imaging;
 
-/// <summary>One named line of a <see cref="CurvePlot"/>, e.g. "train bpd" per step.</summary>
-public sealed record CurveSeries(string Label, IReadOnlyList<(double X, double Y)> Points)
-{
-    public static CurveSeries FromArrays(string label, IEnumerable<double> xs, IEnumerable<double> ys) =>
-        new(label, xs.Zip(ys).Select(p => (p.First, p.Second)).ToList());
-}
-
-public sealed record CurvePlotOptions
-{
-    public int Width { get; init; } = 900;
-    public int Height { get; init; } = 500;
-    public string Title { get; init; } = "Training curve";
-    public string XLabel { get; init; } = "step";
-    public string YLabel { get; init; } = "bits/dim";
-
-    /// <summary>Fix the y range, e.g. to keep the huge bits/dim of the first steps from flattening the rest.</summary>
-    public double? YMin { get; init; }
-    public double? YMax { get; init; }
-}
-
 /// <summary>
 /// Renders training curves (several (x, y) series on shared axes) to a PNG with ScottPlot: title, ticks, grid,
 /// axis labels and legend. Non-finite points are skipped and empty input gives empty axes, so the training

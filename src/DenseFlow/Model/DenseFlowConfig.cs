@@ -7,7 +7,6 @@ namespace DenseFlow.Model;
 public enum CouplingKind { Dense, Glow }
 public enum DequantizationKind { Variational, Uniform }
 public enum PriorKind { Learned, Standard }
-
 /// <summary>
 /// Everything that defines a DenseFlow architecture (SPEC §1–§6). Serialised as JSON; lists are per block.
 /// </summary>
@@ -82,9 +81,4 @@ public sealed record DenseFlowConfig
 
     /// <summary>Per-block derived sizes; throws <see cref="ConfigException"/> naming the block and size when a size does not fit.</summary>
     public ArchitecturePlan Plan() => ArchitecturePlan.From(this);
-}
-
-public sealed class ConfigException : Exception
-{
-    public ConfigException(string message) : base(message) { }
 }

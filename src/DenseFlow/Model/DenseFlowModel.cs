@@ -8,12 +8,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Model;
 
-/// <summary>What one pass of the single-sample bound produced, per image.</summary>
-public sealed record BoundTerms(Tensor LogLikelihood, Tensor Latent, Tensor DequantTerm, Tensor FlowLogDet, Tensor PriorLogProb)
-{
-    public void Dispose() { LogLikelihood.Dispose(); Latent.Dispose(); DequantTerm.Dispose(); FlowLogDet.Dispose(); PriorLogProb.Dispose(); }
-}
-
 /// <summary>
 /// DenseFlow (SPEC §1): a prior and a sequence of transforms — dequantize (a surjection) → shift by −½ →
 /// squeeze → block₀ → transition (squeeze-and-drop) → block₁ → … → last block — then the per-channel

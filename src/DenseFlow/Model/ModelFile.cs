@@ -4,12 +4,6 @@ using static TorchSharp.torch;
 
 namespace DenseFlow.Model;
 
-/// <summary>A model file that cannot be read: names the file and what was expected.</summary>
-public sealed class ModelFileException : Exception
-{
-    public ModelFileException(string message) : base(message) { }
-}
-
 /// <summary>
 /// Our own weight format: a magic line, a format version, the configuration as JSON, the dtype, then TorchSharp's
 /// state (every parameter and buffer, including ActNorm's `initialized`, so loading never re-initialises).

@@ -5,53 +5,6 @@ using static TorchSharp.torch;
 namespace DenseFlow.Nets;
 
 /// <summary>
-/// One dense layer: conv1×1(c→c) → ReLU → conv3×3(c→growth, pad 1) → ReLU, concatenated to its input.
-/// </summary>
-public sealed class DenseLayer : nn.Module<Tensor, Tensor>
-{
-    readonly Conv2d bottleneck;
-    readonly Conv2d conv;
-
-    public DenseLayer(int inChannels, int growth) : base(nameof(DenseLayer))
-    {
-        bottleneck = nn.Conv2d(inChannels, inChannels, 1);
-        conv = nn.Conv2d(inChannels, growth, 3, padding: 1);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var h1 = nn.functional.relu(bottleneck.forward(x));
-        using var h2 = conv.forward(h1);
-        using var h3 = nn.functional.relu(h2);
-        return cat(new[] { x, h3 }, 1);
-    }
-}
-
-/// <summary>Gated 1×1 conv: conv to 3·out channels split (a,b,c) → a + b·sigmoid(c).</summary>
-public sealed class GatedConv1x1 : nn.Module<Tensor, Tensor>
-{
-    readonly Conv2d conv;
-    readonly int _out;
-
-    public GatedConv1x1(int inChannels, int outChannels) : base(nameof(GatedConv1x1))
-    {
-        _out = outChannels;
-        conv = nn.Conv2d(inChannels, 3 * outChannels, 1);
-        RegisterComponents();
-    }
-
-    public Conv2d Conv => conv;
-
-    public override Tensor forward(Tensor x)
-    {
-        using var h = conv.forward(x);
-        var parts = h.chunk(3, 1);
-        return parts[0] + parts[1] * sigmoid(parts[2]);
-    }
-}
-
-/// <summary>
 /// Dense block (SPEC §4, §6): `depth` dense layers growing the width by `growth` each, then a gated
 /// (or plain) 1×1 conv to `outChannels`. No normalisation, no dropout.
 /// </summary>

@@ -41,7 +41,7 @@ public sealed class BenchmarkTests
             Assert.Equal(JsonValueKind.Number, v.ValueKind);
             Assert.True(v.GetDouble() > 0, $"{field} = {v.GetDouble()}");
         }
-        var names = root.GetProperty("measurements").EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToList();
+        var names = root.GetProperty("measurements").EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToList();
         Assert.Equal(Benchmark.MeasurementNames, names);
         foreach (var m in root.GetProperty("measurements").EnumerateArray())
         {

@@ -1,0 +1,15 @@
+using DenseFlow.Distributed;
+using DenseFlow.Flows;
+using DenseFlow.Nets;
+using DenseFlow.Noise;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Model;
+
+/// <summary>What one pass of the single-sample bound produced, per image.</summary>
+public sealed record BoundTerms(Tensor LogLikelihood, Tensor Latent, Tensor DequantTerm, Tensor FlowLogDet, Tensor PriorLogProb)
+{
+    public void Dispose() { LogLikelihood.Dispose(); Latent.Dispose(); DequantTerm.Dispose(); FlowLogDet.Dispose(); PriorLogProb.Dispose(); }
+}
