@@ -1,6 +1,4 @@
-using DenseFlow.Nets;
 using DenseFlow.Noise;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Flows;

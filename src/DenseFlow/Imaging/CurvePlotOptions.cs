@@ -1,5 +1,3 @@
-using DenseFlow.IO;
-
 namespace DenseFlow.Imaging;
 
 public sealed record CurvePlotOptions

@@ -1,9 +1,3 @@
-using DenseFlow.Distributed;
-using DenseFlow.Flows;
-using DenseFlow.Nets;
-using DenseFlow.Noise;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Model;

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using DenseFlow.Flows;
-
 namespace DenseFlow.Model;
 
 public sealed class ConfigException : Exception

@@ -1,7 +1,3 @@
-using System.Text;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace DenseFlow.Model;
 
 /// <summary>A model file that cannot be read: names the file and what was expected.</summary>
