@@ -116,7 +116,9 @@ paper=("" 3.42 3.40 3.37 3.14 3.08 3.07)
   echo "(the same $(( trained * 64 )) training images in the same order, seed $SEED, warm-up $WARMUP), IWBO with"
   echo "K = $IWBO_K on the first $EVAL_IMAGES Fashion-MNIST test images. Scaling rule: see the script's header"
   echo "(fmnist-cpu architecture; widths × 32/48). The paper's column is DenseFlow-45-6 on CIFAR-10 after"
-  echo "300 + 10 epochs: compare the order of the rows, not the values."
+  echo "300 + 10 epochs: compare the order of the rows, not the values. Same figures again:"
+  echo "\`STEPS=$trained CHUNK=$CHUNK WARMUP=$WARMUP SEED=$SEED IWBO_K=$IWBO_K EVAL_IMAGES=$EVAL_IMAGES bash bench/ablation.sh\`"
+  echo "(resuming between chunks is bit-exact on CPU, so CHUNK does not change them)."
   echo
   echo "| # | augmentation, coupling | parameters | training wall time (s) | test IWBO bits/dim | test ELBO bits/dim | paper (CIFAR-10) |"
   echo "|---|---|---|---|---|---|---|"
@@ -126,6 +128,9 @@ paper=("" 3.42 3.40 3.37 3.14 3.08 3.07)
     printf '| %s | %s | %s | %s | %.4f | %.4f | %s |\n' "$row" "${describe[$row]}" "${params:-?}" "$(cat "$OUT/ablation-$row.seconds" 2> /dev/null || echo ?)" \
       "$(jq .bpd "$r")" "$(jq .elbo_bpd "$r")" "${paper[$row]}"
   done
+  # The reading of the figures is written by hand below this marker; a new run keeps it (re-read it!).
+  marker='<!-- reading: kept by bench/ablation.sh -->'
+  if [[ -f $DOC ]] && grep -qF "$marker" "$DOC"; then echo; awk -v m="$marker" '$0 == m { keep = 1 } keep' "$DOC"; fi
 } > "$DOC.tmp"
 mv "$DOC.tmp" "$DOC"
 echo "wrote $DOC"
