@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using DenseFlow.Evaluation;
 using DenseFlow.Model;
 using DenseFlow.Nets;
@@ -16,9 +17,8 @@ namespace DenseFlow.Benchmarks;
 /// same run (see docs/PERFORMANCE.md).
 /// <para>
 /// Child protocol (one measurement per process, <see cref="BenchmarkOptions.Isolate"/>): the parent runs
-/// <c>ChildCommand bench --child NAME [--preset P | --config FILE] --warmup N --repeats N --calibration-repeats N
-/// --iwbo-images N --iwbo-k N --iwbo-draws N --iwbo-repeats N --device D --seed S --threads T</c>
-/// (<see cref="ChildArguments"/>); the child runs <see cref="RunOne"/> and prints the <see cref="Measurement"/>
+/// <c>ChildCommand bench --child REQUEST</c>, REQUEST being the measurement's name and options as one JSON
+/// object (<see cref="ChildArguments"/>); the child runs <see cref="RunOne"/> and prints the <see cref="Measurement"/>
 /// as one line of JSON on stdout (<see cref="ChildMain"/> or <see cref="RunChild"/> do both), logs only
 /// to stderr, and exits 0. The parent takes the last stdout line that starts with '{'. The child reads its
 /// own peak RSS (VmHWM) at the end of the measurement.
@@ -111,37 +111,23 @@ public static class Benchmark
                   + "but memory the allocators kept from earlier measurements still counts (rss_at_start_bytes), so peaks are upper bounds"
                 : "not isolated: one process ran every measurement and its peak RSS could not be reset, so each peak includes every earlier measurement's");
 
-        string? configPath = null;
-        if (isolate && o.Config is not null)
-        {
-            configPath = Path.Combine(Path.GetTempPath(), $"denseflow-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-            File.WriteAllText(configPath, config.ToJson());
-        }
-
         var measured = new List<Measurement>();
-        try
+        foreach (var name in names)
         {
-            foreach (var name in names)
+            log?.Invoke($"{name}: running{(isolate ? " in a child process" : "")}…");
+            try
             {
-                log?.Invoke($"{name}: running{(isolate ? " in a child process" : "")}…");
-                try
-                {
-                    var m = isolate ? RunChildProcess(name, o, configPath, log) : RunOne(name, o);
-                    measured.Add(m);
-                    log?.Invoke($"{name}: median {m.MedianSeconds.ToString("G4", CultureInfo.InvariantCulture)} s"
-                                + (m.ImagesPerSecond is { } ips ? $", {ips.ToString("G3", CultureInfo.InvariantCulture)} images/s" : "")
-                                + $", peak RSS {m.PeakRssBytes / 1048576.0:F0} MiB");
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    failures.Add($"{name}: {e.Message.Split('\n')[0]}");
-                    log?.Invoke($"{name}: FAILED: {e.Message.Split('\n')[0]}");
-                }
+                var m = isolate ? RunChildProcess(name, o, log) : RunOne(name, o);
+                measured.Add(m);
+                log?.Invoke($"{name}: median {m.MedianSeconds.ToString("G4", CultureInfo.InvariantCulture)} s"
+                            + (m.ImagesPerSecond is { } ips ? $", {ips.ToString("G3", CultureInfo.InvariantCulture)} images/s" : "")
+                            + $", peak RSS {m.PeakRssBytes / 1048576.0:F0} MiB");
             }
-        }
-        finally
-        {
-            if (configPath is not null) File.Delete(configPath);
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                failures.Add($"{name}: {e.Message.Split('\n')[0]}");
+                log?.Invoke($"{name}: FAILED: {e.Message.Split('\n')[0]}");
+            }
         }
 
         Measurement? Get(string n) => measured.FirstOrDefault(m => m.Name == n);
@@ -480,61 +466,35 @@ public static class Benchmark
 
     // ───────────────────────────── child protocol ─────────────────────────────
 
-    /// <summary>The arguments (after the executable) of the child that runs <paramref name="name"/>.</summary>
-    public static string[] ChildArguments(string name, BenchmarkOptions o, string? configPath = null)
+    // A child gets its options as one JSON argument that System.Text.Json reads back: no second argument parser.
+    internal sealed record ChildRequest(string Name, string Preset, string? Config, int Warmup, int Repeats, int CalibrationRepeats,
+        int IwboImages, int IwboK, int IwboDrawsPerPass, int IwboRepeats, string Device, long Seed, int Threads,
+        double RecomputeFraction, string Layout);
+
+    /// <summary>The arguments (after the executable) of the child that runs <paramref name="name"/>: "bench", <see cref="ChildFlag"/>, one JSON request.</summary>
+    public static string[] ChildArguments(string name, BenchmarkOptions o)
     {
-        if (o.Config is not null && configPath is null)
-            throw new ArgumentException("an explicit configuration is passed to a child as a JSON file: give its path", nameof(configPath));
-        static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
-        var args = new List<string> { "bench", ChildFlag, name };
-        if (configPath is not null) args.AddRange(["--config", configPath]);
-        else args.AddRange(["--preset", o.Preset]);
-        args.AddRange([
-            "--warmup", I(o.Warmup), "--repeats", I(o.Repeats), "--calibration-repeats", I(o.CalibrationRepeats),
-            "--iwbo-images", I(o.IwboImages), "--iwbo-k", I(o.IwboK), "--iwbo-draws", I(o.IwboDrawsPerPass), "--iwbo-repeats", I(o.IwboRepeats),
-            "--device", o.Device, "--seed", I(o.Seed), "--recompute", o.RecomputeFraction.ToString("R", CultureInfo.InvariantCulture),
-            "--layout", o.Layout.Name(),
-        ]);
-        if (o.Threads > 0) args.AddRange(["--threads", I(o.Threads)]);
-        return args.ToArray();
+        var request = new ChildRequest(name, o.Preset, o.Config?.ToJson(), o.Warmup, o.Repeats, o.CalibrationRepeats,
+            o.IwboImages, o.IwboK, o.IwboDrawsPerPass, o.IwboRepeats, o.Device, o.Seed, o.Threads, o.RecomputeFraction, o.Layout.Name());
+        return ["bench", ChildFlag, JsonSerializer.Serialize(request)];
     }
 
-    /// <summary>Parses <see cref="ChildArguments"/> (with or without the leading "bench") back to a name and options.</summary>
+    /// <summary>Reads <see cref="ChildArguments"/> (with or without the leading "bench") back to a name and options.</summary>
     public static (string Name, BenchmarkOptions Options) ParseChildArguments(IReadOnlyList<string> args)
     {
-        var o = new BenchmarkOptions { Isolate = false };
-        string? name = null;
         int start = args.Count > 0 && args[0] == "bench" ? 1 : 0;
-        for (int i = start; i < args.Count; i++)
+        if (args.Count != start + 2 || args[start] != ChildFlag)
+            throw new ArgumentException($"a benchmark child takes {ChildFlag} and one JSON request, got {args.Count - start} arguments");
+        ChildRequest r;
+        try { r = JsonSerializer.Deserialize<ChildRequest>(args[start + 1]) ?? throw new JsonException("null request"); }
+        catch (JsonException e) { throw new ArgumentException($"{ChildFlag}: not a benchmark request ({e.Message})"); }
+        return (r.Name, new BenchmarkOptions
         {
-            string flag = args[i];
-            if (i + 1 >= args.Count) throw new ArgumentException($"{flag}: a value is missing");
-            string v = args[++i];
-            int Int() => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r
-                : throw new ArgumentException($"{flag}: expected an integer, got '{v}'");
-            o = flag switch
-            {
-                ChildFlag => (name = v) is not null ? o : o,
-                "--preset" => o with { Preset = v },
-                "--config" => o with { Config = DenseFlowConfig.Load(v) },
-                "--warmup" => o with { Warmup = Int() },
-                "--repeats" => o with { Repeats = Int() },
-                "--calibration-repeats" => o with { CalibrationRepeats = Int() },
-                "--iwbo-images" => o with { IwboImages = Int() },
-                "--iwbo-k" => o with { IwboK = Int() },
-                "--iwbo-draws" => o with { IwboDrawsPerPass = Int() },
-                "--iwbo-repeats" => o with { IwboRepeats = Int() },
-                "--device" => o with { Device = v },
-                "--seed" => o with { Seed = Int() },
-                "--threads" => o with { Threads = Int() },
-                "--recompute" => o with { RecomputeFraction = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) ? f
-                    : throw new ArgumentException($"{flag}: expected a number, got '{v}'") },
-                "--layout" => o with { Layout = ActivationLayouts.Parse(v) },
-                _ => throw new ArgumentException($"unknown benchmark child option '{flag}'"),
-            };
-        }
-        if (name is null) throw new ArgumentException($"{ChildFlag} NAME is required");
-        return (name, o);
+            Isolate = false, Preset = r.Preset, Config = r.Config is null ? null : DenseFlowConfig.FromJson(r.Config, "benchmark request"),
+            Warmup = r.Warmup, Repeats = r.Repeats, CalibrationRepeats = r.CalibrationRepeats, IwboImages = r.IwboImages, IwboK = r.IwboK,
+            IwboDrawsPerPass = r.IwboDrawsPerPass, IwboRepeats = r.IwboRepeats, Device = r.Device, Seed = r.Seed, Threads = r.Threads,
+            RecomputeFraction = r.RecomputeFraction, Layout = ActivationLayouts.Parse(r.Layout),
+        });
     }
 
     /// <summary>The child's side: runs one measurement and writes it as one JSON line to <paramref name="stdout"/>.</summary>
@@ -561,7 +521,7 @@ public static class Benchmark
         }
     }
 
-    static Measurement RunChildProcess(string name, BenchmarkOptions o, string? configPath, Action<string>? log)
+    static Measurement RunChildProcess(string name, BenchmarkOptions o, Action<string>? log)
     {
         string command = o.ChildCommand!;
         var psi = new ProcessStartInfo
@@ -574,7 +534,7 @@ public static class Benchmark
             psi.ArgumentList.Add(command);
         }
         else psi.FileName = command;
-        foreach (var a in ChildArguments(name, o, configPath)) psi.ArgumentList.Add(a);
+        foreach (var a in ChildArguments(name, o)) psi.ArgumentList.Add(a);
 
         var stdout = new List<string>();
         var stderr = new List<string>();

@@ -47,7 +47,7 @@ public sealed record BenchmarkOptions
 
     /// <summary>
     /// The denseflow executable (or denseflow.dll, run with `dotnet`) that runs one measurement per process:
-    /// `ChildCommand bench --child NAME …` (see <see cref="Benchmark.ChildArguments"/>).
+    /// `ChildCommand bench --child REQUEST_JSON` (see <see cref="Benchmark.ChildArguments"/>).
     /// </summary>
     public string? ChildCommand { get; init; }
 

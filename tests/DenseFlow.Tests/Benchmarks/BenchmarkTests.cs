@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DenseFlow.Benchmarks;
 using DenseFlow.Model;
+using DenseFlow.Nets;
 
 namespace DenseFlow.Tests.Benchmarks;
 
@@ -77,23 +78,27 @@ public sealed class BenchmarkTests
     [Fact]
     public void Child_arguments_round_trip()
     {
-        var o = new BenchmarkOptions { Preset = "df-74-10", Warmup = 0, Repeats = 3, IwboK = 10, IwboImages = 1, IwboDrawsPerPass = 5, Threads = 2, RecomputeFraction = 0.25 };
+        // Every option a child needs, none at its default, so a field dropped on the way shows.
+        var o = new BenchmarkOptions
+        {
+            Preset = "df-74-10", Warmup = 0, Repeats = 3, CalibrationRepeats = 7, IwboK = 10, IwboImages = 1, IwboDrawsPerPass = 5,
+            IwboRepeats = 2, Threads = 2, RecomputeFraction = 0.25, Seed = 9, Device = "cuda:1", Layout = ActivationLayout.ChannelsLast,
+        };
         var args = Benchmark.ChildArguments("train_b32", o);
-        Assert.Equal(["bench", "--child", "train_b32"], args.Take(3));
+        Assert.Equal(["bench", "--child"], args.Take(2));
+        Assert.Equal(3, args.Length); // one JSON request, whatever it holds
         var (name, parsed) = Benchmark.ParseChildArguments(args);
         Assert.Equal("train_b32", name);
         Assert.Equal(o with { Isolate = false }, parsed with { Only = o.Only });
 
-        string path = Path.Combine(Path.GetTempPath(), $"denseflow-bench-test-{Guid.NewGuid():N}.json");
-        try
-        {
-            File.WriteAllText(path, Tiny.ToJson());
-            var custom = new BenchmarkOptions { Config = Tiny };
-            Assert.Throws<ArgumentException>(() => Benchmark.ChildArguments("eval64", custom));
-            var (_, back) = Benchmark.ParseChildArguments(Benchmark.ChildArguments("eval64", custom, path));
-            Assert.Equal(Tiny.ToJson(), back.Config!.ToJson());
-        }
-        finally { File.Delete(path); }
+        // An explicit configuration travels inside the request, with no temporary file.
+        var (_, back) = Benchmark.ParseChildArguments(Benchmark.ChildArguments("eval64", new BenchmarkOptions { Config = Tiny }));
+        Assert.Equal(Tiny.ToJson(), back.Config!.ToJson());
+
+        // A malformed request is refused with the flag named, not half-read.
+        var bad = Assert.Throws<ArgumentException>(() => Benchmark.ParseChildArguments(["bench", "--child", "{not json"]));
+        Assert.Contains("--child", bad.Message);
+        Assert.Throws<ArgumentException>(() => Benchmark.ParseChildArguments(["bench", "--child", "train_b32", "--repeats", "3"]));
     }
 
     [Fact]
