@@ -19,9 +19,9 @@ for ((i = 1; i <= pairs; i++)); do
   order=(ours torch); (( i % 2 == 0 )) && order=(torch ours)
   for who in "${order[@]}"; do
     if [[ $who == ours ]]; then
-      src/DenseFlow.Cli/bin/Release/net10.0/denseflow bench --child "train_b$batch" --preset "$preset" --warmup "$warmup" \
-        --repeats "$repeats" --calibration-repeats 1 --iwbo-images 1 --iwbo-k 8 --iwbo-draws 8 --iwbo-repeats 1 \
-        --device cpu --seed 1 --recompute 0 --layout auto | grep '^{' | tail -1 > "$out/$i-ours.json"
+      src/DenseFlow.Cli/bin/Release/net10.0/denseflow bench --child \
+        "{\"name\":\"train_b$batch\",\"preset\":\"$preset\",\"warmup\":$warmup,\"repeats\":$repeats,\"calibration_repeats\":1,\"seed\":1}" \
+        | grep '^{' | tail -1 > "$out/$i-ours.json"
     else
       /usr/bin/python3 bench/torch-port/bench_torch.py --preset "$preset" --batch "$batch" --warmup "$warmup" \
         --repeats "$repeats" | grep '^{' | tail -1 > "$out/$i-torch.json"

@@ -22,9 +22,8 @@ trap 'rm -f "$log"' EXIT
 step_summary='import json, sys; d = json.load(sys.stdin); p = d["phases"]
 print("  %.2f s (forward %.2f, backward %.2f)" % (d["median_seconds"], p["forward"], p["backward"]))'
 warmup=1; repeats=2; steps=$((1 + warmup + repeats))   # the ActNorm-initialising step, warm-up, timed steps
-ONEDNN_VERBOSE=1 src/DenseFlow.Cli/bin/Release/net10.0/denseflow bench --child "train_b$batch" --preset "$preset" \
-  --warmup $warmup --repeats $repeats --calibration-repeats 1 --iwbo-images 1 --iwbo-k 8 --iwbo-draws 8 --iwbo-repeats 1 \
-  --device cpu --seed 1 --recompute 0 --layout auto > "$log"
+ONEDNN_VERBOSE=1 src/DenseFlow.Cli/bin/Release/net10.0/denseflow bench --child \
+  "{\"name\":\"train_b$batch\",\"preset\":\"$preset\",\"warmup\":$warmup,\"repeats\":$repeats,\"calibration_repeats\":1,\"seed\":1}" > "$log"
 echo "DenseFlow.NET (TorchSharp, libtorch 2.10), $preset, training step at batch $batch; median step under verbose logging:"
 grep '^{' "$log" | tail -1 | python3 -c "$step_summary"
 python3 bench/onednn_profile.py "$log" $steps

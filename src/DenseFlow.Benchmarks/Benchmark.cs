@@ -466,17 +466,45 @@ public static class Benchmark
 
     // ───────────────────────────── child protocol ─────────────────────────────
 
-    // A child gets its options as one JSON argument that System.Text.Json reads back: no second argument parser.
-    internal sealed record ChildRequest(string Name, string Preset, string? Config, int Warmup, int Repeats, int CalibrationRepeats,
-        int IwboImages, int IwboK, int IwboDrawsPerPass, int IwboRepeats, string Device, long Seed, int Threads,
-        double RecomputeFraction, string Layout);
+    // A child gets its options as one JSON object that System.Text.Json reads back: no second argument
+    // parser. Fields left out keep BenchmarkOptions' defaults, so scripts can send only what they set, e.g.
+    // {"name":"train_b32","preset":"small32x1","repeats":3,"threads":2}.
+    internal sealed record ChildRequest
+    {
+        static readonly BenchmarkOptions Defaults = new();
+        public string Name { get; init; } = "";
+        public string Preset { get; init; } = Defaults.Preset;
+        public string? Config { get; init; }
+        public int Warmup { get; init; } = Defaults.Warmup;
+        public int Repeats { get; init; } = Defaults.Repeats;
+        public int CalibrationRepeats { get; init; } = Defaults.CalibrationRepeats;
+        public int IwboImages { get; init; } = Defaults.IwboImages;
+        public int IwboK { get; init; } = Defaults.IwboK;
+        public int IwboDrawsPerPass { get; init; } = Defaults.IwboDrawsPerPass;
+        public int IwboRepeats { get; init; } = Defaults.IwboRepeats;
+        public string Device { get; init; } = Defaults.Device;
+        public long Seed { get; init; } = Defaults.Seed;
+        public int Threads { get; init; } = Defaults.Threads;
+        public double RecomputeFraction { get; init; } = Defaults.RecomputeFraction;
+        public string Layout { get; init; } = Defaults.Layout.Name();
+    }
+
+    static readonly JsonSerializerOptions ChildJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
 
     /// <summary>The arguments (after the executable) of the child that runs <paramref name="name"/>: "bench", <see cref="ChildFlag"/>, one JSON request.</summary>
     public static string[] ChildArguments(string name, BenchmarkOptions o)
     {
-        var request = new ChildRequest(name, o.Preset, o.Config?.ToJson(), o.Warmup, o.Repeats, o.CalibrationRepeats,
-            o.IwboImages, o.IwboK, o.IwboDrawsPerPass, o.IwboRepeats, o.Device, o.Seed, o.Threads, o.RecomputeFraction, o.Layout.Name());
-        return ["bench", ChildFlag, JsonSerializer.Serialize(request)];
+        var request = new ChildRequest
+        {
+            Name = name, Preset = o.Preset, Config = o.Config?.ToJson(), Warmup = o.Warmup, Repeats = o.Repeats,
+            CalibrationRepeats = o.CalibrationRepeats, IwboImages = o.IwboImages, IwboK = o.IwboK, IwboDrawsPerPass = o.IwboDrawsPerPass,
+            IwboRepeats = o.IwboRepeats, Device = o.Device, Seed = o.Seed, Threads = o.Threads, RecomputeFraction = o.RecomputeFraction,
+            Layout = o.Layout.Name(),
+        };
+        return ["bench", ChildFlag, JsonSerializer.Serialize(request, ChildJson)];
     }
 
     /// <summary>Reads <see cref="ChildArguments"/> (with or without the leading "bench") back to a name and options.</summary>
@@ -486,8 +514,9 @@ public static class Benchmark
         if (args.Count != start + 2 || args[start] != ChildFlag)
             throw new ArgumentException($"a benchmark child takes {ChildFlag} and one JSON request, got {args.Count - start} arguments");
         ChildRequest r;
-        try { r = JsonSerializer.Deserialize<ChildRequest>(args[start + 1]) ?? throw new JsonException("null request"); }
+        try { r = JsonSerializer.Deserialize<ChildRequest>(args[start + 1], ChildJson) ?? throw new JsonException("null request"); }
         catch (JsonException e) { throw new ArgumentException($"{ChildFlag}: not a benchmark request ({e.Message})"); }
+        if (r.Name.Length == 0) throw new ArgumentException($"{ChildFlag}: the request names no measurement");
         return (r.Name, new BenchmarkOptions
         {
             Isolate = false, Preset = r.Preset, Config = r.Config is null ? null : DenseFlowConfig.FromJson(r.Config, "benchmark request"),

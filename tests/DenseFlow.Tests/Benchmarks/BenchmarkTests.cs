@@ -99,6 +99,14 @@ public sealed class BenchmarkTests
         var bad = Assert.Throws<ArgumentException>(() => Benchmark.ParseChildArguments(["bench", "--child", "{not json"]));
         Assert.Contains("--child", bad.Message);
         Assert.Throws<ArgumentException>(() => Benchmark.ParseChildArguments(["bench", "--child", "train_b32", "--repeats", "3"]));
+        Assert.Contains("repeatz", Assert.Throws<ArgumentException>(() =>
+            Benchmark.ParseChildArguments(["bench", "--child", """{"name":"train_b32","repeatz":3}"""])).Message); // a misspelt field is not ignored
+
+        // A script's short request: what it leaves out keeps the defaults.
+        var (shortName, shortOptions) = Benchmark.ParseChildArguments(["bench", "--child", """{"name":"train_b64","preset":"small32x1","repeats":3,"threads":2}"""]);
+        Assert.Equal("train_b64", shortName);
+        var expected = new BenchmarkOptions { Isolate = false, Preset = "small32x1", Repeats = 3, Threads = 2 };
+        Assert.Equal(expected, shortOptions with { Only = expected.Only });
     }
 
     [Fact]
