@@ -14,7 +14,7 @@ static class TrainCommands
         new("epochs", "train for N epochs", Meta: "N"),
         new("minutes", "train for a wall-clock budget (counts across resumes)", Meta: "M"),
         new("max-steps", "stop after N optimisation steps in total", Meta: "N"),
-        new("batch", "batch size (default 64)", Meta: "B"),
+        new("batch", "batch size (default: the preset's recipe, 64; 16 for fmnist-cpu)", Meta: "B"),
         new("checkpoint-every", "write a checkpoint every N steps (default 500; also at the end and on Ctrl-C)", Meta: "N"),
         new("eval-images", "test images for the per-epoch bound (default 1000)", Meta: "N"),
         new("samples", "sample grid size written each epoch (default 64; 0 for none)", Meta: "N"),
@@ -41,15 +41,15 @@ static class TrainCommands
             new("resume", "continue the run in RUN_DIR where it stopped", Meta: "RUN_DIR"),
             new("overwrite", "replace a run already in --out", OptionKind.Flag),
             new("seed", "random seed (default 0)", Meta: "S"),
-            new("lr", "learning rate (default 1e-3)", Meta: "LR"),
-            new("warmup", "linear warm-up steps (default 5000; 200 for fmnist-cpu)", Meta: "N"),
+            new("lr", "learning rate (default: the preset's recipe, 1e-3; 2e-3 for fmnist-cpu)", Meta: "LR"),
+            new("warmup", "linear warm-up steps (default: the preset's recipe, 5000; 100 for fmnist-cpu)", Meta: "N"),
             new("schedule", "official (warm-up, then constant) or paper (warm-up, then ×gamma per epoch)", Meta: "KIND"),
             new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
             new("exclude-classes", "leave these class labels out of training and test, e.g. 9 or 3,9 (fashion-mnist, mnist); `ood --ood-classes` then scores the held-out class", Meta: "LIST"),
             new("double", "train in float64", OptionKind.Flag),
-            new("ema", "keep an exponential moving average of the weights with this decay (e.g. 0.999); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
+            new("ema", "keep an exponential moving average of the weights with this decay (e.g. 0.999; off for none; default: the preset's recipe); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
         }.Concat(RunOptions).ToArray(),
         Run = RunTrain,
     };
@@ -90,9 +90,11 @@ static class TrainCommands
         };
     }
 
-    static double? EmaDecay(Args a)
+    static double? EmaDecay(Args a, double? recipeDecay)
     {
-        const string what = "a decay in (0, 1), e.g. 0.999";
+        const string what = "a decay in (0, 1), e.g. 0.999, or off";
+        if (!a.Has("ema")) return recipeDecay;
+        if (a.String("ema") == "off") return null;
         var d = a.Double("ema", 0, exclusive: true, what: what);
         if (d >= 1) throw a.Error($"--ema must be {what}, got '{a.String("ema")}'");
         return d;
@@ -114,21 +116,23 @@ static class TrainCommands
 
         string dataset = Common.CheckDataset(a, Datasets.FashionMnist.Name);
         var (config, presetName) = Common.ResolveConfig(a, Datasets.Get(dataset).DefaultPreset);
+        var recipe = TrainingRecipe.For(presetName);
         var options = ApplyRunOptions(a, new TrainingOptions
         {
             Dataset = dataset,
             DataDir = a.String("data"),
             Preset = presetName,
             Seed = a.Int("seed", 0, "zero or a positive integer") ?? 0,
-            LearningRate = a.Double("lr", 0, exclusive: true, what: "a positive number") ?? 1e-3,
-            WarmupSteps = a.Int("warmup", 0, "zero or a positive integer") ?? (presetName == "fmnist-cpu" ? 200 : 5000),
+            BatchSize = recipe.BatchSize,
+            LearningRate = a.Double("lr", 0, exclusive: true, what: "a positive number") ?? recipe.LearningRate,
+            WarmupSteps = a.Int("warmup", 0, "zero or a positive integer") ?? recipe.WarmupSteps,
             Schedule = a.Choice("schedule", ScheduleKind.Official, Schedules),
             Gamma = a.Double("gamma", 0, exclusive: true, what: "a positive number") ?? 0.95,
             Augmentation = a.Has("augment") ? a.Choice("augment", Augmentation.None, Augments) : null,
             TrainLimit = a.Int("train-limit", 1, "a positive integer"),
             ExcludeClasses = Common.ClassList(a, "exclude-classes"),
             Double = a.Flag("double"),
-            EmaDecay = EmaDecay(a),
+            EmaDecay = EmaDecay(a, recipe.EmaDecay),
             Epochs = a.Has("epochs") || a.Has("minutes") || a.Has("max-steps") ? null : 10,
         });
 
