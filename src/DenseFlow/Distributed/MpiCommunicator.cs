@@ -108,6 +108,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         Console.Out.Flush();
         Console.Error.Flush();
+        // The launcher reads our stderr pipe and its abort socket in one event loop: if the abort arrives first it
+        // kills the job before forwarding the error line (seen once in CI: empty stderr). A moment lets it drain.
+        Thread.Sleep(300);
         _mpi.Abort(_mpi.CommWorld, exitCode);
         Environment.Exit(exitCode); // MPI_Abort does not return; this is for libraries that do.
     }
