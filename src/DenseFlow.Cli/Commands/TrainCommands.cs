@@ -43,7 +43,7 @@ static class TrainCommands
             new("seed", "random seed (default 0)", Meta: "S"),
             new("lr", "learning rate (default: the preset's recipe, 1e-3; 2e-3 for fmnist-cpu)", Meta: "LR"),
             new("warmup", "linear warm-up steps (default: the preset's recipe, 5000; 100 for fmnist-cpu)", Meta: "N"),
-            new("schedule", "official (warm-up, then constant) or paper (warm-up, then ×gamma per epoch)", Meta: "KIND"),
+            new("schedule", "official (warm-up, then constant), paper (warm-up, then ×gamma per epoch) or cosine (warm-up, then a half cosine to zero at the end of --epochs, --minutes or --max-steps)", Meta: "KIND"),
             new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
@@ -64,7 +64,7 @@ static class TrainCommands
         Run = RunFineTune,
     };
 
-    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper };
+    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper, ["cosine"] = ScheduleKind.Cosine };
     static readonly Dictionary<string, BatchNormMode> BatchNorms = new() { ["sync"] = BatchNormMode.Sync, ["local"] = BatchNormMode.Local };
     static readonly Dictionary<string, Augmentation> Augments = new() { ["none"] = Augmentation.None, ["flip"] = Augmentation.Flip, ["flip-shift"] = Augmentation.FlipAndShift };
 

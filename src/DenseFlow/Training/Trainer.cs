@@ -78,6 +78,8 @@ public sealed class Trainer : IDisposable
         _schedule = options.FineTune
             ? new LearningRateSchedule(ScheduleKind.Official, 2e-5, 0, 1)
             : new LearningRateSchedule(options.Schedule, options.LearningRate, options.WarmupSteps, options.Gamma);
+        if (options.Schedule == ScheduleKind.Cosine && !options.FineTune && options.Epochs is null && options.Minutes is null && options.MaxSteps is null)
+            throw new TrainingException("--schedule cosine decays to zero at the end of the budget: give --epochs, --minutes or --max-steps");
         _optimizer = new Adamax(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)));
         _noise = new SeededNoise(options.Seed);
         _model.Noise = _noise;
@@ -150,7 +152,7 @@ public sealed class Trainer : IDisposable
             else RunStep(metrics!, tb!);
             double ips = (_state.Step - stepsAtStart) * _options.BatchSize / Math.Max(1e-9, rate.Elapsed.TotalSeconds);
             Progress?.Invoke(new TrainingProgress(_state.Step, _state.Epoch, _state.BatchInEpoch, _train.BatchesPerEpoch, _lastTrainBpd,
-                _schedule.At(_state.Step, _state.Epoch), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal, _state.ImagesSeen));
+                _schedule.At(_state.Step, _state.Epoch, BudgetProgress()), ips, Elapsed(), double.IsInfinity(budget) ? null : budget, totalSteps, _state.BadStepsTotal, _state.ImagesSeen));
 
             if (_state.BatchInEpoch >= _train.BatchesPerEpoch)
             {
@@ -178,7 +180,7 @@ public sealed class Trainer : IDisposable
     void RunStep(MetricsLog metrics, TensorBoardLog tb)
     {
         using var scope = NewDisposeScope();
-        double lr = _schedule.At(_state.Step, _state.Epoch);
+        double lr = _schedule.At(_state.Step, _state.Epoch, BudgetProgress());
         _model.train();
         var x = _train.GetBatch(_state.Epoch, _state.BatchInEpoch).to(_device);
         _optimizer.ZeroGrad();
@@ -234,6 +236,19 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Share of the budget done as of the last step, the furthest of steps (--max-steps, --epochs) and minutes: the
+    /// cosine schedule's clock. Under MPI the minutes are rank 0's, as every rank received them, so all ranks agree.
+    /// </summary>
+    double BudgetProgress()
+    {
+        double done = 0;
+        if (_options.MaxSteps is > 0) done = Math.Max(done, _state.Step / (double)_options.MaxSteps.Value);
+        if (_options.Epochs is > 0) done = Math.Max(done, _state.Step / ((double)_options.Epochs.Value * _train.BatchesPerEpoch));
+        if (_options.Minutes is > 0) done = Math.Max(done, (Distributed ? _sharedElapsed : _state.ElapsedSeconds) / (_options.Minutes.Value * 60));
+        return done;
+    }
+
     /// <summary>Training images seen so far: the machine-independent clock of a learning curve.</summary>
     long ImagesSeen => _state.ImagesSeen;
 
@@ -245,7 +260,7 @@ public sealed class Trainer : IDisposable
     void RunStepDistributed(MetricsLog? metrics, TensorBoardLog? tb, CancellationToken cancel, Func<double> elapsed)
     {
         using var scope = NewDisposeScope();
-        double lr = _schedule.At(_state.Step, _state.Epoch);
+        double lr = _schedule.At(_state.Step, _state.Epoch, BudgetProgress());
         _model.train();
         var x = _train.GetBatchRows(_state.Epoch, _state.BatchInEpoch, _rowStart, _rowCount).to(_device);
         _optimizer.ZeroGrad();

@@ -172,5 +172,31 @@ public class TrainerTests : IDisposable
         Assert.Equal(1e-3, official.At(5000, 7), 12);
         var paper = official with { Kind = ScheduleKind.Paper };
         Assert.Equal(1e-3 * Math.Pow(0.9, 3), paper.At(5000, 3), 12);
+        var cosine = official with { Kind = ScheduleKind.Cosine };
+        Assert.Equal(1e-5, cosine.At(0, 0, 0), 12); // warm-up still applies
+        Assert.Equal(1e-3, cosine.At(100, 0, 0), 12);
+        Assert.Equal(0.5e-3, cosine.At(1000, 9, 0.5), 12);
+        Assert.Equal(0, cosine.At(2000, 9, 1), 12);
+        Assert.Equal(0, cosine.At(2000, 9, 1.2), 12); // a run resumed past its budget does not climb back
+    }
+
+    /// <summary>The trainer drives the cosine schedule by the share of --max-steps done, and refuses it without a budget.</summary>
+    [Fact]
+    public void CosineScheduleFollowsTheStepBudget()
+    {
+        var o = Options(maxSteps: 8) with { Schedule = ScheduleKind.Cosine, WarmupSteps = 0, CheckpointEverySteps = 0, SamplesPerEpoch = 0 };
+        var (train, test) = Data(o);
+        using (var model = new DenseFlowModel(TinyModels.FashionMnist))
+        using (var trainer = new Trainer(model, o, train, test, _dir, resume: false))
+            trainer.Run();
+        var lrs = MetricsLog.Read(new RunDirectory(_dir).MetricsFile).Where(r => r.TryGetProperty("lr", out _))
+            .Select(r => (Step: r.GetProperty("step").GetInt64(), Lr: r.GetProperty("lr").GetDouble())).ToArray();
+        Assert.Equal(8, lrs.Length);
+        foreach (var (step, lr) in lrs) // the logged step counts the step just taken, which ran at share (step − 1) / 8
+            Assert.Equal(2e-3 * 0.5 * (1 + Math.Cos(Math.PI * (step - 1) / 8.0)), lr, 12);
+
+        using var again = new DenseFlowModel(TinyModels.FashionMnist);
+        var e = Assert.Throws<TrainingException>(() => new Trainer(again, o with { MaxSteps = null }, train, test, Path.Combine(_dir, "no-budget"), resume: false));
+        Assert.Contains("--schedule cosine", e.Message);
     }
 }
