@@ -68,6 +68,19 @@ def profile(lines, steps):
     return rows
 
 
+def implementations(lines, steps):
+    """Calls and time per step by oneDNN implementation (e.g. brg_conv_fwd:avx512_core, jit:uni), per primitive kind."""
+    groups = collections.defaultdict(lambda: [0, 0.0])
+    for kind, impl, prop, problem, ms in records(lines):
+        if any(c in problem for c in CALIBRATION):
+            continue
+        g = groups[(kind, impl)]
+        g[0] += 1
+        g[1] += ms
+    return sorted(({'primitive': k[0], 'implementation': k[1], 'calls_per_step': c / steps, 'ms_per_step': ms / steps}
+                   for k, (c, ms) in groups.items()), key=lambda r: -r['ms_per_step'])
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit('usage: onednn_profile.py LOG STEPS [--json]')
@@ -79,13 +92,15 @@ def main(argv):
         sys.exit(f'onednn_profile.py: STEPS must be a positive integer, got {argv[2]!r}')
     try:
         with open(argv[1], encoding='utf-8', errors='replace') as f:
-            rows = profile(f, steps)
+            lines = f.readlines()
+        rows = profile(lines, steps)
+        impls = implementations(lines, steps)
     except OSError as e:
         sys.exit(f'onednn_profile.py: cannot read {argv[1]}: {e.strerror}')
     if not rows:
         sys.exit(f'onednn_profile.py: {argv[1]} has no oneDNN verbose lines (run with ONEDNN_VERBOSE=1)')
     if '--json' in argv[3:]:
-        print(json.dumps(rows))
+        print(json.dumps({'groups': rows, 'implementations': impls}))
         return
     total = sum(r['ms_per_step'] for r in rows)
     conv = sum(r['ms_per_step'] for r in rows if r['primitive'] == 'conv')
@@ -101,6 +116,13 @@ def main(argv):
         gf = f"{r['gflops']:.0f}" if r['gflops'] else ''
         print(f"| {r['primitive']} | {r['pass']} | {r['kernel']} | {r['map']} | {r['calls_per_step']:.0f} | "
               f"{r['ms_per_step']:.1f} | {r['ms_per_step'] / total:.1%} | {gf} |")
+
+    print()
+    print('| primitive | implementation | calls/step | ms/step |')
+    print('|---|---|---|---|')
+    for r in impls:
+        if r['ms_per_step'] >= 0.005 * total:
+            print(f"| {r['primitive']} | {r['implementation']} | {r['calls_per_step']:.0f} | {r['ms_per_step']:.1f} |")
 
 
 if __name__ == '__main__':
