@@ -2,7 +2,8 @@
 # Issue 12's study: which training settings make fmnist-cpu learn fastest per image and per CPU-second.
 # Each candidate trains from seed 0 on the same images in the same order for IMAGES training images,
 # then its test bound is measured on the first EVAL_IMAGES test images with K = IWBO_K (the same
-# images and draws for every candidate). One line per candidate goes to $OUT/study.tsv:
+# images and draws for every candidate), with the WEIGHTS weights (live by default, or ema).
+# One line per candidate goes to $OUT/study.tsv:
 #   name, arguments, images, steps, training seconds, images/s, test bpd.
 # Usage: bash bench/learning-study.sh NAME "TRAIN ARGS" [NAME "TRAIN ARGS" ...]
 #   e.g. IMAGES=12800 bash bench/learning-study.sh base "--batch 64 --lr 1e-3 --warmup 200" lr2 "--batch 64 --lr 2e-3 --warmup 100"
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 IMAGES=${IMAGES:-12800}
 EVAL_IMAGES=${EVAL_IMAGES:-500}
 IWBO_K=${IWBO_K:-1}
+WEIGHTS=${WEIGHTS:-live}   # live or ema (the latter needs --ema in every candidate; fmnist-cpu's recipe has it)
 OUT=${OUT:-runs/learning-study}
 command -v jq > /dev/null || { echo "bench/learning-study.sh: needs jq (apt-get install -y jq)" >&2; exit 1; }
 (( $# >= 2 && $# % 2 == 0 )) || { echo "usage: bash bench/learning-study.sh NAME \"TRAIN ARGS\" [NAME \"TRAIN ARGS\" ...]" >&2; exit 2; }
@@ -23,7 +25,7 @@ while (( $# )); do
   name=$1 args=$2; shift 2
   run="$OUT/$name"
   read -ra extra <<< "$args"
-  batch=64
+  batch=16   # fmnist-cpu's recipe (src/DenseFlow/Training/TrainingRecipe.cs) unless the candidate sets --batch
   for ((i = 0; i < ${#extra[@]}; i++)); do [[ ${extra[i]} == --batch ]] && batch=${extra[i+1]}; done
   steps=$(( (IMAGES + batch - 1) / batch ))
   echo "== $name: $args, $steps steps of batch $batch"
@@ -31,7 +33,7 @@ while (( $# )); do
   "${DF[@]}" train --dataset fashion-mnist --preset fmnist-cpu --seed 0 --max-steps "$steps" --eval-images 64 --samples 0 \
     --checkpoint-every 1000000 --out "$run" --overwrite "${extra[@]}" > "$run.train.log" 2>&1
   t1=$(date +%s.%N)
-  "${DF[@]}" eval --run "$run" --split test --limit "$EVAL_IMAGES" --k "$IWBO_K" --json > "$run.eval.json"
+  "${DF[@]}" eval --run "$run" --split test --limit "$EVAL_IMAGES" --k "$IWBO_K" --weights "$WEIGHTS" --json > "$run.eval.json"
   bpd=$(jq .bpd "$run.eval.json")
   secs=$(echo "$t1 - $t0" | bc)
   printf '%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.4f\n' "$name" "$args" $(( steps * batch )) "$steps" "$secs" "$(echo "$steps * $batch / $secs" | bc -l)" "$bpd" | tee -a "$OUT/study.tsv"
