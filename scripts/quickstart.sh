@@ -12,9 +12,11 @@ dotnet build src/DenseFlow.Cli -c Release -nologo -v q
 denseflow() { dotnet src/DenseFlow.Cli/bin/Release/net10.0/denseflow.dll "$@"; }
 
 denseflow train --dataset fashion-mnist --minutes "$minutes" --out "$run"
-denseflow eval --run "$run" --k 16 --limit 500 --json | tee "$run/eval.json"
+denseflow eval --run "$run" --k 16 --limit 500 --json > "$run/eval.json"
+bpd=$(grep -o '"bpd": *[0-9.]*' "$run/eval.json" | head -1 | grep -o '[0-9.]*$' || true)
 denseflow sample --run "$run" -n 64 --temperature 0.8 --out "$run/samples-t0.8.png" --scale 2
 echo
+echo "test bits/dim: ${bpd:-see $run/eval.json} (importance-weighted bound, K = 16, first 500 test images)"
 echo "results in $run:"
 echo "  training curve   $run/curve.png"
 echo "  samples          $run/samples-t0.8.png and $run/samples/ (one grid per epoch)"

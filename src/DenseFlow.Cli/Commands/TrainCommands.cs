@@ -9,12 +9,17 @@ namespace DenseFlow.Cli.Commands;
 
 static class TrainCommands
 {
+    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper, ["cosine"] = ScheduleKind.Cosine };
+    // The help texts state the recipes' defaults (static fields initialise in textual order: these come first).
+    static TrainingRecipe Official => TrainingRecipe.Official;
+    static TrainingRecipe Cpu => TrainingRecipe.FashionMnistCpu;
+
     static readonly OptionSpec[] RunOptions =
     {
         new("epochs", "train for N epochs", Meta: "N"),
         new("minutes", "train for a wall-clock budget (counts across resumes)", Meta: "M"),
         new("max-steps", "stop after N optimisation steps in total", Meta: "N"),
-        new("batch", "batch size (default: the preset's recipe, 64; 16 for fmnist-cpu)", Meta: "B"),
+        new("batch", $"batch size (default: the preset's recipe, {Official.BatchSize}; {Cpu.BatchSize} for fmnist-cpu)", Meta: "B"),
         new("checkpoint-every", "write a checkpoint every N steps (default 500; also at the end and on Ctrl-C)", Meta: "N"),
         new("eval-images", "test images for the per-epoch bound (default 1000)", Meta: "N"),
         new("samples", "sample grid size written each epoch (default 64; 0 for none)", Meta: "N"),
@@ -41,15 +46,15 @@ static class TrainCommands
             new("resume", "continue the run in RUN_DIR where it stopped", Meta: "RUN_DIR"),
             new("overwrite", "replace a run already in --out", OptionKind.Flag),
             new("seed", "random seed (default 0)", Meta: "S"),
-            new("lr", "learning rate (default: the preset's recipe, 1e-3; 2e-3 for fmnist-cpu)", Meta: "LR"),
-            new("warmup", "linear warm-up steps (default: the preset's recipe, 5000; 100 for fmnist-cpu)", Meta: "N"),
-            new("schedule", "official (warm-up, then constant), paper (warm-up, then ×gamma per epoch) or cosine (warm-up, then a half cosine to zero at the end of --epochs, --minutes or --max-steps)", Meta: "KIND"),
+            new("lr", $"learning rate (default: the preset's recipe, {Official.LearningRate:0.#e0}; {Cpu.LearningRate:0.#e0} for fmnist-cpu)", Meta: "LR"),
+            new("warmup", $"linear warm-up steps (default: the preset's recipe, {Official.WarmupSteps}; {Cpu.WarmupSteps} for fmnist-cpu)", Meta: "N"),
+            new("schedule", $"official (warm-up, then constant), paper (warm-up, then ×gamma per epoch) or cosine (warm-up, then a half cosine to zero at the end of --epochs, --minutes or --max-steps); default: the preset's recipe, {Schedules.First(k => k.Value == Official.Schedule).Key}; {Schedules.First(k => k.Value == Cpu.Schedule).Key} for fmnist-cpu", Meta: "KIND"),
             new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
             new("exclude-classes", "leave these class labels out of training and test, e.g. 9 or 3,9 (fashion-mnist, mnist); `ood --ood-classes` then scores the held-out class", Meta: "LIST"),
             new("double", "train in float64", OptionKind.Flag),
-            new("ema", "keep an exponential moving average of the weights with this decay (e.g. 0.999; off for none; default: the preset's recipe); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
+            new("ema", $"keep an exponential moving average of the weights with this decay (e.g. 0.999; off for none; default: the preset's recipe, {Official.EmaDecay?.ToString() ?? "off"}; {Cpu.EmaDecay?.ToString() ?? "off"} for fmnist-cpu); the test bound, samples, eval, sample and score then use it (see --weights)", Meta: "DECAY"),
         }.Concat(RunOptions).ToArray(),
         Run = RunTrain,
     };
@@ -64,7 +69,6 @@ static class TrainCommands
         Run = RunFineTune,
     };
 
-    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper, ["cosine"] = ScheduleKind.Cosine };
     static readonly Dictionary<string, BatchNormMode> BatchNorms = new() { ["sync"] = BatchNormMode.Sync, ["local"] = BatchNormMode.Local };
     static readonly Dictionary<string, Augmentation> Augments = new() { ["none"] = Augmentation.None, ["flip"] = Augmentation.Flip, ["flip-shift"] = Augmentation.FlipAndShift };
 
@@ -126,7 +130,7 @@ static class TrainCommands
             BatchSize = recipe.BatchSize,
             LearningRate = a.Double("lr", 0, exclusive: true, what: "a positive number") ?? recipe.LearningRate,
             WarmupSteps = a.Int("warmup", 0, "zero or a positive integer") ?? recipe.WarmupSteps,
-            Schedule = a.Choice("schedule", ScheduleKind.Official, Schedules),
+            Schedule = a.Choice("schedule", recipe.Schedule, Schedules),
             Gamma = a.Double("gamma", 0, exclusive: true, what: "a positive number") ?? 0.95,
             Augmentation = a.Has("augment") ? a.Choice("augment", Augmentation.None, Augments) : null,
             TrainLimit = a.Int("train-limit", 1, "a positive integer"),

@@ -4,7 +4,7 @@ using DenseFlow.Training;
 
 namespace DenseFlow.Tests.Cli;
 
-/// <summary>`train` takes batch, learning rate, warm-up and weight average from the preset's recipe unless told otherwise.</summary>
+/// <summary>`train` takes batch, learning rate, warm-up, schedule and weight average from the preset's recipe unless told otherwise.</summary>
 public class RecipeTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "denseflow-recipe-" + Guid.NewGuid().ToString("N"));
@@ -31,6 +31,7 @@ public class RecipeTests : IDisposable
         Assert.Equal(expected.BatchSize, runJson.GetProperty("batch_size").GetInt32());
         Assert.Equal(expected.LearningRate, runJson.GetProperty("learning_rate").GetDouble());
         Assert.Equal(expected.WarmupSteps, runJson.GetProperty("warmup_steps").GetInt64());
+        Assert.Equal(expected.Schedule.ToString(), runJson.GetProperty("schedule").GetString(), ignoreCase: true);
         var ema = runJson.GetProperty("ema_decay");
         if (expected.EmaDecay is { } d) Assert.Equal(d, ema.GetDouble()); else Assert.Equal(JsonValueKind.Null, ema.ValueKind);
     }
@@ -49,8 +50,8 @@ public class RecipeTests : IDisposable
     [Fact]
     public void Options_given_on_the_command_line_override_the_recipe()
     {
-        var json = TrainOneStep("override", "--preset", "fmnist-cpu", "--batch", "8", "--lr", "5e-4", "--warmup", "7", "--ema", "0.99");
-        AssertRecipe(new TrainingRecipe(8, 5e-4, 7, 0.99), json);
+        var json = TrainOneStep("override", "--preset", "fmnist-cpu", "--batch", "8", "--lr", "5e-4", "--warmup", "7", "--ema", "0.99", "--schedule", "official");
+        AssertRecipe(new TrainingRecipe(8, 5e-4, 7, 0.99, ScheduleKind.Official), json);
         var off = TrainOneStep("ema-off", "--preset", "fmnist-cpu", "--ema", "off");
         Assert.Equal(JsonValueKind.Null, off.GetProperty("ema_decay").ValueKind);
     }
