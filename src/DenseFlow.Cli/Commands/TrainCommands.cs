@@ -9,8 +9,7 @@ namespace DenseFlow.Cli.Commands;
 
 static class TrainCommands
 {
-    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper, ["cosine"] = ScheduleKind.Cosine };
-    // The help texts state the recipes' defaults (static fields initialise in textual order: these come first).
+    // The help texts state the recipes' defaults.
     static TrainingRecipe Official => TrainingRecipe.Official;
     static TrainingRecipe Cpu => TrainingRecipe.FashionMnistCpu;
 
@@ -48,7 +47,7 @@ static class TrainCommands
             new("seed", "random seed (default 0)", Meta: "S"),
             new("lr", $"learning rate (default: the preset's recipe, {Official.LearningRate:0.#e0}; {Cpu.LearningRate:0.#e0} for fmnist-cpu)", Meta: "LR"),
             new("warmup", $"linear warm-up steps (default: the preset's recipe, {Official.WarmupSteps}; {Cpu.WarmupSteps} for fmnist-cpu)", Meta: "N"),
-            new("schedule", $"official (warm-up, then constant), paper (warm-up, then ×gamma per epoch) or cosine (warm-up, then a half cosine to zero at the end of --epochs, --minutes or --max-steps); default: the preset's recipe, {Schedules.First(k => k.Value == Official.Schedule).Key}; {Schedules.First(k => k.Value == Cpu.Schedule).Key} for fmnist-cpu", Meta: "KIND"),
+            new("schedule", $"official (warm-up, then constant), paper (warm-up, then ×gamma per epoch) or cosine (warm-up, then a half cosine to zero at the end of --epochs, --minutes or --max-steps); default: the preset's recipe, {Official.Schedule.ToString().ToLowerInvariant()}; {Cpu.Schedule.ToString().ToLowerInvariant()} for fmnist-cpu", Meta: "KIND"),
             new("gamma", "per-epoch decay of the paper schedule (default 0.95)", Meta: "G"),
             new("augment", "none, flip or flip-shift (default per dataset)", Meta: "KIND"),
             new("train-limit", "use only the first N training images", Meta: "N"),
@@ -69,6 +68,7 @@ static class TrainCommands
         Run = RunFineTune,
     };
 
+    static readonly Dictionary<string, ScheduleKind> Schedules = new() { ["official"] = ScheduleKind.Official, ["paper"] = ScheduleKind.Paper, ["cosine"] = ScheduleKind.Cosine };
     static readonly Dictionary<string, BatchNormMode> BatchNorms = new() { ["sync"] = BatchNormMode.Sync, ["local"] = BatchNormMode.Local };
     static readonly Dictionary<string, Augmentation> Augments = new() { ["none"] = Augmentation.None, ["flip"] = Augmentation.Flip, ["flip-shift"] = Augmentation.FlipAndShift };
 
