@@ -52,10 +52,12 @@ static class Common
 
     public static readonly OptionSpec Weights = new("weights", "auto (default: the weight average when the run has one, from `train --ema`), live or ema", Meta: "W") { Completions = () => WeightChoices.Keys };
 
+    public static RunWeights WeightsChoice(Args a) => a.Choice("weights", RunWeights.Auto, WeightChoices);
+
     /// <summary>Loads a run's model with the weights --weights asks for.</summary>
     public static DenseFlowModel LoadRunModel(Args a, RunDirectory run)
     {
-        var weights = a.Choice("weights", RunWeights.Auto, WeightChoices);
+        var weights = WeightsChoice(a);
         var model = run.LoadModel(ParseDevice(a), weights);
         if (run.LoadsAverage(weights) && Interactive) Spectre.Console.AnsiConsole.MarkupLine("[grey]using the run's weight average (--weights live for the last weights)[/]");
         return model;

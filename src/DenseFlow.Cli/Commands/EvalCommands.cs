@@ -178,7 +178,7 @@ static class EvalCommands
         CheckShape(model, ds, source);
         // Without --method the typical bpd also decides the default (OodMethods.Choose).
         TypicalBpd? typical = OodMethods.NeedsTypical(method) || (asked is null && options is not null)
-            ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run), bound, typicalImages)
+            ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages)
             : null;
         if (asked is null)
         {

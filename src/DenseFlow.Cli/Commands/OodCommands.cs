@@ -45,6 +45,7 @@ static class OodCommands
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("seed", "seed of the draws and of the synthetic sets (default 0)", Meta: "S"),
             Common.LayoutOption,
+            Common.Weights,
             Common.Device,
         },
         Run = RunOod,
@@ -163,7 +164,7 @@ static class OodCommands
             {
                 var source = OodSetup.TypicalSource(run, options);
                 started("typical bpd (training images)", Math.Min(typicalImages, source.Count));
-                typical = OodScorer.Typical(model, source, Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run), bound, typicalImages, advance);
+                typical = OodScorer.Typical(model, source, Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages, advance);
             }
             foreach (var (label, images, names) in sets)
             {

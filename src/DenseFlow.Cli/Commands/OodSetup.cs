@@ -12,9 +12,19 @@ static class OodSetup
     public static readonly OptionSpec Methods = new("methods", $"comma-separated scores to compute: {string.Join(", ", OodMethods.Names.Keys)} (default: all the run supports)", Meta: "LIST");
     public static readonly OptionSpec TypicalImages = new("typical-images", "training images for the typical bpd of the typicality score, cached in the run directory (default 2000)", Meta: "N");
 
+    /// <summary>The run's model with the weights --weights asks for (by default its weight average when it has one, as eval and sample).</summary>
     public static DenseFlowModel LoadModel(RunDirectory run, Args a)
     {
-        var model = run.LoadModel(Common.ParseDevice(a));
+        var model = Common.LoadRunModel(a, run);
+        model.ActivationLayout = Common.Layout(a);
+        model.eval();
+        return model;
+    }
+
+    static DenseFlowModel LoadBackgroundModel(RunDirectory background, Args a)
+    {
+        // --weights is about the run's model; the background takes its average when it has one.
+        var model = background.LoadModel(Common.ParseDevice(a), RunWeights.Auto);
         model.ActivationLayout = Common.Layout(a);
         model.eval();
         return model;
@@ -24,7 +34,7 @@ static class OodSetup
     public static DenseFlowModel? LoadBackground(RunDirectory run, DenseFlowModel main, Args a)
     {
         if (!BackgroundModel.Exists(run)) return null;
-        var bg = LoadModel(BackgroundModel.Of(run), a);
+        var bg = LoadBackgroundModel(BackgroundModel.Of(run), a);
         if (!bg.Config.InputShape.SequenceEqual(main.Config.InputShape))
         {
             bg.Dispose();
@@ -66,9 +76,11 @@ static class OodSetup
     }
 
     /// <summary>Identifies the weights the typical bpd was computed with, so a retrained model invalidates the cache.</summary>
-    public static string ModelStamp(RunDirectory run)
+    public static string ModelStamp(RunDirectory run, Args a)
     {
-        string file = File.Exists(run.ModelFile) ? run.ModelFile : run.CheckpointFile;
+        bool average = run.LoadsAverage(Common.WeightsChoice(a));
+        string file = average && File.Exists(run.AveragedModelFile) ? run.AveragedModelFile
+            : !average && File.Exists(run.ModelFile) ? run.ModelFile : run.CheckpointFile;
         var info = new FileInfo(file);
         return $"{info.Name}:{info.Length}:{info.LastWriteTimeUtc.Ticks}";
     }

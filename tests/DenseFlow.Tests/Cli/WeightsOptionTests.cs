@@ -46,6 +46,36 @@ public class WeightsOptionTests : IDisposable
         Assert.NotEqual(ema, live);
     }
 
+    /// <summary>The bpd column of `score` (one value per image) for the weights asked for.</summary>
+    string[] ScoreBpd(string run, string weights)
+    {
+        string csv = Path.Combine(_dir, $"score-{weights}.csv");
+        var (code, output, err) = CliTests.Run("score", "--run", run, "--limit", "6", "--method", "bpd", "--weights", weights, "--out", csv);
+        Assert.True(code == 0, output + err);
+        return File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')[2]).ToArray();
+    }
+
+    static double OodMeanBpd(string run, string weights, string json)
+    {
+        var (code, output, err) = CliTests.Run("ood", "--run", run, "--ood-synthetic", "noise", "--limit", "8", "--methods", "bpd",
+            "--weights", weights, "--out", json + ".d", "--json", json);
+        Assert.True(code == 0, output + err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        return doc.RootElement.GetProperty("in_distribution").GetProperty("mean_bpd").GetDouble();
+    }
+
+    [Fact]
+    public void Score_and_ood_load_the_weights_asked_for_like_eval()
+    {
+        // They once loaded the live weights whatever --weights said, so a run trained with --ema was scored with other weights than eval's.
+        string run = Train("ema-score", "--ema", "0.9");
+        string[] auto = ScoreBpd(run, "auto"), ema = ScoreBpd(run, "ema"), live = ScoreBpd(run, "live");
+        Assert.Equal(ema, auto);
+        Assert.NotEqual(ema, live);
+        double oodAuto = OodMeanBpd(run, "auto", Path.Combine(_dir, "auto.json")), oodLive = OodMeanBpd(run, "live", Path.Combine(_dir, "live.json"));
+        Assert.NotEqual(oodAuto, oodLive);
+    }
+
     [Fact]
     public void Ema_weights_of_a_run_without_an_average_fail_in_one_line_and_a_bad_decay_is_a_usage_error()
     {
