@@ -13,18 +13,14 @@ static class OodSetup
     public static readonly OptionSpec TypicalImages = new("typical-images", "training images for the typical bpd of the typicality score, cached in the run directory (default 2000)", Meta: "N");
 
     /// <summary>The run's model with the weights --weights asks for (by default its weight average when it has one, as eval and sample).</summary>
-    public static DenseFlowModel LoadModel(RunDirectory run, Args a)
-    {
-        var model = Common.LoadRunModel(a, run);
-        model.ActivationLayout = Common.Layout(a);
-        model.eval();
-        return model;
-    }
+    public static DenseFlowModel LoadModel(RunDirectory run, Args a) => ForScoring(Common.LoadRunModel(a, run), a);
 
-    static DenseFlowModel LoadBackgroundModel(RunDirectory background, Args a)
+    // --weights is about the run's model; the background takes its average when it has one.
+    static DenseFlowModel LoadBackgroundModel(RunDirectory background, Args a) =>
+        ForScoring(background.LoadModel(Common.ParseDevice(a), RunWeights.Auto), a);
+
+    static DenseFlowModel ForScoring(DenseFlowModel model, Args a)
     {
-        // --weights is about the run's model; the background takes its average when it has one.
-        var model = background.LoadModel(Common.ParseDevice(a), RunWeights.Auto);
         model.ActivationLayout = Common.Layout(a);
         model.eval();
         return model;
@@ -78,10 +74,7 @@ static class OodSetup
     /// <summary>Identifies the weights the typical bpd was computed with, so a retrained model invalidates the cache.</summary>
     public static string ModelStamp(RunDirectory run, Args a)
     {
-        bool average = run.LoadsAverage(Common.WeightsChoice(a));
-        string file = average && File.Exists(run.AveragedModelFile) ? run.AveragedModelFile
-            : !average && File.Exists(run.ModelFile) ? run.ModelFile : run.CheckpointFile;
-        var info = new FileInfo(file);
+        var info = new FileInfo(run.WeightsFile(Common.WeightsChoice(a)));
         return $"{info.Name}:{info.Length}:{info.LastWriteTimeUtc.Ticks}";
     }
 

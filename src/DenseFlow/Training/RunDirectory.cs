@@ -88,19 +88,27 @@ public sealed class RunDirectory
     public DenseFlowModel LoadModel(Device? device = null, RunWeights weights = RunWeights.Live)
     {
         if (!Directory.Exists(Path)) throw new TrainingException($"{Path}: run directory not found");
-        bool averaged = weights != RunWeights.Live;
-        if (averaged && File.Exists(AveragedModelFile)) return Model.ModelFile.Load(AveragedModelFile, device);
-        if (weights == RunWeights.Averaged && !CheckpointHasAverage())
+        if (weights == RunWeights.Averaged && !File.Exists(AveragedModelFile) && !CheckpointHasAverage())
             throw new TrainingException($"{Path}: no weight average (model-ema.dfn); the run was trained without --ema");
-        if (!(averaged && CheckpointHasAverage()) && File.Exists(ModelFile)) return Model.ModelFile.Load(ModelFile, device);
+        string file = WeightsFile(weights);
+        if (file != CheckpointFile) return Model.ModelFile.Load(file, device);
         if (File.Exists(CheckpointFile))
         {
             var model = new DenseFlowModel(Checkpoint.ReadConfig(CheckpointFile));
-            Checkpoint.Load(CheckpointFile, model, null, averagedWeights: averaged);
+            Checkpoint.Load(CheckpointFile, model, null, averagedWeights: weights != RunWeights.Live);
             if (device is not null) model.to(device);
             return model;
         }
         throw new TrainingException($"{Path}: no model.dfn or checkpoint.bin (expected a directory made by `denseflow train` or `denseflow import`)");
+    }
+
+    /// <summary>The file <see cref="LoadModel"/> reads for these weights: model-ema.dfn, model.dfn or checkpoint.bin.</summary>
+    public string WeightsFile(RunWeights weights)
+    {
+        bool averaged = weights != RunWeights.Live;
+        if (averaged && File.Exists(AveragedModelFile)) return AveragedModelFile;
+        if (!(averaged && CheckpointHasAverage()) && File.Exists(ModelFile)) return ModelFile;
+        return CheckpointFile;
     }
 
     /// <summary>Whether <see cref="LoadModel"/> with these weights gives the weight average.</summary>
