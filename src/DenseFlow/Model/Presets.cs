@@ -50,7 +50,8 @@ public static class Presets
 
     /// <summary>
     /// Fashion-MNIST at its native 28×28: squeeze to 4×14×14, block 0 (3 units × 2 modules, k = 4),
-    /// transition to 8×7×7 (H·W = 49, so 7 landmarks), block 1 (2 units × 3 modules).
+    /// transition to 8×7×7 (H·W = 49, so 7 landmarks), block 1 (2 units × 3 modules). Dense depth 4 won over 2 at
+    /// 10 minutes though 2 is cheaper per step and won at 5 (docs/TRAINING.md, round 4).
     /// </summary>
     public static DenseFlowConfig FashionMnistCpu => new()
     {
