@@ -46,6 +46,7 @@ public static class Presets
             CouplingWidth = [16, 16, 16], Landmarks = [4, 4, 4],
         }),
         ["fmnist-cpu"] = ("CPU preset for Fashion-MNIST at 28×28: two scales (14×14, 7×7), sized for minutes on 2 cores", () => FashionMnistCpu),
+        ["fmnist-cpu-short"] = ("fmnist-cpu with dense depth 2: cheaper steps, better for budgets of 5 minutes or less on 2 cores", () => FashionMnistCpuShort),
     };
 
     /// <summary>
@@ -60,6 +61,12 @@ public static class Presets
         DequantWidth = 32, DequantContextChannels = 32, DequantDepth = 2, DequantGrowth = 32, DequantSteps = 2,
         DequantContextDepth = 2, DequantContextGrowth = 16,
     };
+
+    /// <summary>
+    /// fmnist-cpu with two dense layers per coupling network instead of four: a step costs 0.63 of fmnist-cpu's, which
+    /// wins at 2 and 5 minutes on 2 cores and loses at 10 (docs/TRAINING.md, round 4).
+    /// </summary>
+    public static DenseFlowConfig FashionMnistCpuShort => FashionMnistCpu with { DenseDepth = 2 };
 
     public static IEnumerable<string> Names => All.Keys;
     public static string Describe(string name) => All[name].Description;

@@ -18,5 +18,5 @@ public sealed record TrainingRecipe(int BatchSize, double LearningRate, long War
     public static TrainingRecipe FashionMnistCpu { get; } = new(BatchSize: 16, LearningRate: 5e-3, WarmupSteps: 100, EmaDecay: 0.999, Schedule: ScheduleKind.Cosine);
 
     /// <summary>The recipe of a preset by name (null or unknown: a custom configuration, which gets the official recipe).</summary>
-    public static TrainingRecipe For(string? preset) => preset == "fmnist-cpu" ? FashionMnistCpu : Official;
+    public static TrainingRecipe For(string? preset) => preset is "fmnist-cpu" or "fmnist-cpu-short" ? FashionMnistCpu : Official;
 }

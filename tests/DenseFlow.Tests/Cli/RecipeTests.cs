@@ -41,6 +41,7 @@ public class RecipeTests : IDisposable
     {
         Assert.NotEqual(TrainingRecipe.Official, TrainingRecipe.FashionMnistCpu);
         AssertRecipe(TrainingRecipe.FashionMnistCpu, TrainOneStep("preset", "--preset", "fmnist-cpu"));
+        AssertRecipe(TrainingRecipe.FashionMnistCpu, TrainOneStep("short", "--preset", "fmnist-cpu-short"));
 
         string config = Path.Combine(_dir, "tiny.json");
         File.WriteAllText(config, TinyModels.FashionMnist.ToJson());
