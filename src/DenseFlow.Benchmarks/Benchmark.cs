@@ -272,13 +272,15 @@ public static class Benchmark
         return Calibration(o with { Warmup = 1, CalibrationRepeats = BracketRepeats }, device, backward).ModelGflops!.Value;
     }
 
-    /// <summary>Times <paramref name="run"/>: <paramref name="warmup"/> untimed, then <paramref name="repeats"/> timed; also the process's CPU share over the timed runs.</summary>
-    static (double[] Seconds, double CpuShare) Time(int warmup, int repeats, Action<bool> run)
+    /// <summary>Times <paramref name="run"/>: <paramref name="warmup"/> untimed, then <paramref name="repeats"/> timed; also the process's CPU share and the .NET garbage collector's activity over the timed runs.</summary>
+    static (double[] Seconds, double CpuShare, GcActivity Gc) Time(int warmup, int repeats, Action<bool> run)
     {
         for (int i = 0; i < warmup; i++) run(false);
         using var self = Process.GetCurrentProcess();
         self.Refresh();
         var cpu0 = self.TotalProcessorTime;
+        int collections0 = GC.CollectionCount(0);
+        var pause0 = GC.GetTotalPauseDuration();
         var wall = Stopwatch.StartNew();
         var seconds = new double[repeats];
         for (int i = 0; i < repeats; i++)
@@ -290,7 +292,9 @@ public static class Benchmark
         double wallSeconds = wall.Elapsed.TotalSeconds;
         self.Refresh();
         double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
-        return (seconds, cpu / Math.Max(1e-9, wallSeconds * torch.get_num_threads()));
+        // Gen-0 count includes the higher generations (each collection collects gen 0 too).
+        var gc = new GcActivity((GC.CollectionCount(0) - collections0) / (double)repeats, (GC.GetTotalPauseDuration() - pause0).TotalSeconds / repeats);
+        return (seconds, cpu / Math.Max(1e-9, wallSeconds * torch.get_num_threads()), gc);
     }
 
     /// <summary>One training step (zero grad, loss, backward, Adamax at lr 1e-3), timed by phase: forward, backward, optimizer (incl. zero grad), total.</summary>
@@ -326,7 +330,7 @@ public static class Benchmark
         using var grad = randn(new long[] { n, c, s, s }, device: device);
         var inputs = new List<Tensor> { x };
         inputs.AddRange(conv.parameters());
-        var (seconds, share) = Time(Math.Max(o.Warmup, 2), Math.Max(1, o.CalibrationRepeats), _ =>
+        var (seconds, share, gc) = Time(Math.Max(o.Warmup, 2), Math.Max(1, o.CalibrationRepeats), _ =>
         {
             using var scope = NewDisposeScope();
             if (!backward)
@@ -344,7 +348,7 @@ public static class Benchmark
         double median = Median(seconds), gflop = CalibrationGflop * (backward ? 3 : 1);
         return new Measurement(backward ? "calibration_fwd_bwd" : "calibration_fwd", median, n / median, 0, gflop / median, null)
         {
-            Batch = n, Seconds = seconds, CpuShare = share,
+            Batch = n, Seconds = seconds, CpuShare = share, GcCollectionsPerRun = gc.CollectionsPerRun, GcPauseSecondsPerRun = gc.PauseSecondsPerRun,
             Note = $"Conv2d 3×3 {c}→{c} pad 1 on {n}×{c}×{s}×{s}, {CalibrationGflop:F3} GFLOP forward" + (backward ? ", fwd+bwd counted as 3× forward" : ""),
         };
     }
@@ -395,11 +399,11 @@ public static class Benchmark
             update.Add(u);
         }
         Step(false); // the first training-mode step initialises ActNorm
-        var (seconds, share) = Time(o.Warmup, o.Repeats, Step);
+        var (seconds, share, gc) = Time(o.Warmup, o.Repeats, Step);
         double median = Median(seconds), ips = batch / median;
         return new Measurement($"train_b{batch}", median, ips, 0, ConvFlops.ForwardGflopsPerImage(model.Config) * ips * 3, null)
         {
-            Batch = batch, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+            Batch = batch, Seconds = seconds, CpuShare = share, GcCollectionsPerRun = gc.CollectionsPerRun, GcPauseSecondsPerRun = gc.PauseSecondsPerRun, ParameterCount = model.ParameterCount,
             Phases = new() { ["forward"] = Median(forward), ["backward"] = Median(backward), ["optimizer"] = Median(update) },
             Note = o.RecomputeFraction > 0 ? $"{o.RecomputeFraction:P0} of the coupling networks recomputed in the backward pass" : null,
         };
@@ -409,12 +413,12 @@ public static class Benchmark
     {
         using var model = BuildModel(o, device);
         InitialiseForEvaluation(model, o, device);
-        var (seconds, share) = Time(o.Warmup, o.Repeats, _ => model.Sample(n).Dispose());
+        var (seconds, share, gc) = Time(o.Warmup, o.Repeats, _ => model.Sample(n).Dispose());
         double median = Median(seconds), ips = n / median;
         var flops = ConvFlops.Breakdown(model.Config);
         return new Measurement($"sample{n}", median, ips, 0, flops.Total * ips, null)
         {
-            Batch = n, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+            Batch = n, Seconds = seconds, CpuShare = share, GcCollectionsPerRun = gc.CollectionsPerRun, GcPauseSecondsPerRun = gc.PauseSecondsPerRun, ParameterCount = model.ParameterCount,
             Note = $"model GFLOP/s counts the forward conv work; sampling runs only the blocks' {flops.Sampling:F2} of the {flops.Total:F2} GFLOP per image",
         };
     }
@@ -424,7 +428,7 @@ public static class Benchmark
         using var model = BuildModel(o, device);
         InitialiseForEvaluation(model, o, device);
         using var x = Images(model.Config, n, o.Seed, device);
-        var (seconds, share) = Time(o.Warmup, o.Repeats, _ =>
+        var (seconds, share, gc) = Time(o.Warmup, o.Repeats, _ =>
         {
             using var _ng = no_grad();
             model.LogLikelihood(x).Dispose();
@@ -432,7 +436,7 @@ public static class Benchmark
         double median = Median(seconds), ips = n / median;
         return new Measurement($"eval{n}", median, ips, 0, ConvFlops.ForwardGflopsPerImage(model.Config) * ips, null)
         {
-            Batch = n, Seconds = seconds, CpuShare = share, ParameterCount = model.ParameterCount,
+            Batch = n, Seconds = seconds, CpuShare = share, GcCollectionsPerRun = gc.CollectionsPerRun, GcPauseSecondsPerRun = gc.PauseSecondsPerRun, ParameterCount = model.ParameterCount,
         };
     }
 
@@ -444,7 +448,7 @@ public static class Benchmark
         InitialiseForEvaluation(model, o, device);
         using var x = Images(model.Config, o.IwboImages, o.Seed, device);
         // Warm-up: one pass of drawsPerPass draws on one image (a full K = 1000 run is minutes).
-        var (seconds, share) = Time(o.Warmup > 0 ? 1 : 0, Math.Max(1, o.IwboRepeats), timed =>
+        var (seconds, share, gc) = Time(o.Warmup > 0 ? 1 : 0, Math.Max(1, o.IwboRepeats), timed =>
         {
             if (timed) Likelihood.ImportanceWeighted(model, x, o.IwboK, o.IwboDrawsPerPass).Dispose();
             else
@@ -459,7 +463,7 @@ public static class Benchmark
         double gflopPerImage = flops.DequantizerContext + o.IwboK * flops.PerDraw;
         return new Measurement("iwbo", median, 1 / median, 0, gflopPerImage / median, null)
         {
-            Batch = o.IwboImages, Seconds = perImage, CpuShare = share, ParameterCount = model.ParameterCount,
+            Batch = o.IwboImages, Seconds = perImage, CpuShare = share, GcCollectionsPerRun = gc.CollectionsPerRun, GcPauseSecondsPerRun = gc.PauseSecondsPerRun, ParameterCount = model.ParameterCount,
             Note = $"seconds per image at K = {o.IwboK}, {o.IwboDrawsPerPass} draws per pass, {o.IwboImages} images per run",
         };
     }

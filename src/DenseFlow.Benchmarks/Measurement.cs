@@ -31,6 +31,11 @@ public sealed record Measurement(string Name, double MedianSeconds, double? Imag
 
     public int Threads { get; init; }
 
+    /// <summary>.NET garbage collections per timed run (every generation) and the time the runtime paused for them: the managed side's share of a step.</summary>
+    public double? GcCollectionsPerRun { get; init; }
+
+    public double? GcPauseSecondsPerRun { get; init; }
+
     /// <summary>Trainable parameters of the model measured (0 for the calibration).</summary>
     public long ParameterCount { get; init; }
 
@@ -62,3 +67,7 @@ public sealed record Measurement(string Name, double MedianSeconds, double? Imag
     public static Measurement FromJson(string json) =>
         JsonSerializer.Deserialize<Measurement>(json, Json) ?? throw new InvalidDataException("empty measurement");
 }
+
+/// <summary>The .NET garbage collector's work over some timed runs, per run.</summary>
+public readonly record struct GcActivity(double CollectionsPerRun, double PauseSecondsPerRun);
+
