@@ -28,14 +28,19 @@ public class ActivationLayoutTests
     }
 
     [Fact]
-    public void Auto_uses_channels_last_on_cpu_in_eval_mode_only()
+    public void Auto_uses_channels_last_on_cpu_in_eval_mode_and_in_training_only_with_avx512()
     {
         using var small = zeros(1, 4, 8, 8);
         using var large = zeros(1, 4, 16, 16);
-        Assert.True(ActivationLayout.Auto.UseChannelsLast(small, training: false));
-        Assert.True(ActivationLayout.Auto.UseChannelsLast(large, training: false));
-        Assert.False(ActivationLayout.Auto.UseChannelsLast(small, training: true));
-        Assert.False(ActivationLayout.Auto.UseChannelsLast(large, training: true));
+        foreach (bool avx512 in new[] { false, true })
+        {
+            Assert.True(ActivationLayout.Auto.UseChannelsLast(small, training: false, avx512));
+            Assert.True(ActivationLayout.Auto.UseChannelsLast(large, training: false, avx512));
+            Assert.Equal(avx512, ActivationLayout.Auto.UseChannelsLast(small, training: true, avx512));
+            Assert.Equal(avx512, ActivationLayout.Auto.UseChannelsLast(large, training: true, avx512));
+        }
+        // This machine's choice is its CPU's.
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, ActivationLayout.Auto.UseChannelsLast(large, training: true));
         Assert.True(ActivationLayout.ChannelsLast.UseChannelsLast(small, training: true));
         Assert.False(ActivationLayout.ChannelsFirst.UseChannelsLast(large, training: false));
     }
