@@ -42,7 +42,8 @@ public sealed class DenseNystromCouplingNet : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = input.forward(x);
         var fused = cat(new[] { attention.forward(h), dense.forward(h) }, 1);
-        var mixed = mix_conv.forward(nn.functional.relu(SynchronizedBatchNorm.Forward(mix_norm, fused, StatisticsGroup, NormEps, NormMomentum)));
+        // ReLU in place: BatchNorm's backward needs its input and statistics, not its output.
+        var mixed = mix_conv.forward(SynchronizedBatchNorm.Forward(mix_norm, fused, StatisticsGroup, NormEps, NormMomentum).relu_());
         return output.forward(mixed).MoveToOuterDisposeScope();
     }
 }

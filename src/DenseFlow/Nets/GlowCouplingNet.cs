@@ -26,8 +26,9 @@ public sealed class GlowCouplingNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.relu(conv1.forward(x));
-        h = nn.functional.relu(conv2.forward(h));
+        // ReLU in place: each conv saves its input, not its output.
+        var h = conv1.forward(x).relu_();
+        h = conv2.forward(h).relu_();
         return output.forward(h).MoveToOuterDisposeScope();
     }
 }

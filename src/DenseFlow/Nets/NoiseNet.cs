@@ -23,7 +23,7 @@ public sealed class NoiseNet : nn.Module<Tensor, (Tensor Mu, Tensor LogSigma)>
 
     public override (Tensor Mu, Tensor LogSigma) forward(Tensor g)
     {
-        using var h = nn.functional.relu(hidden.forward(g));
+        using var h = hidden.forward(g).relu_(); // in place: the conv saves its input, not its output
         using var o = output.forward(h);
         var parts = o.chunk(2, 1);
         return (parts[0], 2 * tanh(parts[1] / 2));
