@@ -22,10 +22,14 @@ public sealed class CompositeTransform : Transform
     public override (Tensor Output, Tensor LogDet) forward(Tensor x, TransformContext context)
     {
         var total = ZeroLogDet(x);
+        var input = x;
         for (int i = 0; i < transforms.Count; i++)
         {
             var (y, term) = transforms[i].forward(x, context);
             context.Observe?.Invoke(i, y, term);
+            // An intermediate output, once consumed, is released: autograd holds it only where it saved it, so this
+            // frees dead activations now rather than at the end of the forward. Observers see every output and may keep them.
+            if (context.Observe is null && !ReferenceEquals(x, input) && !ReferenceEquals(x, y)) x.Dispose();
             total = total + term;
             x = y;
         }

@@ -43,6 +43,8 @@ public sealed class DenseFlowBlock : Transform
                 logDet = logDet + noiseTerm;
             }
             var (next, ld) = units[k].forward(y);
+            // concat(y, e) is consumed by the unit (whose first ActNorm does not save it): release it now, not at the end of the forward.
+            if (NoiseChannels > 0) y.Dispose();
             y = next;
             logDet = logDet + ld;
         }

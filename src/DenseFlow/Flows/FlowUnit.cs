@@ -22,11 +22,15 @@ public sealed class FlowUnit : Bijection
     public override (Tensor Output, Tensor LogDet) forward(Tensor x)
     {
         Tensor? logDet = null;
+        var input = x;
         foreach (var m in steps)
         {
             // One scope per module: its temporaries are freed as soon as it is done (autograd keeps what it needs).
             using var scope = NewDisposeScope();
             var (y, ld) = m.forward(x);
+            // The previous module's output, once consumed, is released too: the next module's ActNorm does not save
+            // it, so holding it to the end of the forward (as the caller's scope would) kept a dead activation per module.
+            if (!ReferenceEquals(x, input)) x.Dispose();
             x = y.MoveToOuterDisposeScope();
             logDet = (logDet is null ? ld : logDet + ld).MoveToOuterDisposeScope();
         }
