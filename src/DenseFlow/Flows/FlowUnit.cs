@@ -28,8 +28,8 @@ public sealed class FlowUnit : Bijection
             // One scope per module: its temporaries are freed as soon as it is done (autograd keeps what it needs).
             using var scope = NewDisposeScope();
             var (y, ld) = m.forward(x);
-            // The previous module's output, once consumed, is released too: the next module's ActNorm does not save
-            // it, so holding it to the end of the forward (as the caller's scope would) kept a dead activation per module.
+            // The previous module's output, once consumed, is released too: Dispose drops only our handle (autograd keeps
+            // its own where m saved x), so an activation nothing saved is freed now instead of at the caller's scope end.
             if (!ReferenceEquals(x, input)) x.Dispose();
             x = y.MoveToOuterDisposeScope();
             logDet = (logDet is null ? ld : logDet + ld).MoveToOuterDisposeScope();
