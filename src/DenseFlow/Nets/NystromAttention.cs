@@ -46,19 +46,30 @@ public sealed class NystromAttention : nn.Module<Tensor, Tensor>
         return @out.forward(out_.reshape(n, -1, h, w)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Newton–Schulz iterations for the Moore–Penrose inverse, starting from Kᵀ/(‖K‖₁‖K‖∞).</summary>
+    /// <summary>
+    /// Newton–Schulz iterations for the Moore–Penrose inverse, starting from Kᵀ/(‖K‖₁‖K‖∞):
+    /// V ← ¼V(13I − KV(15I − KV(7I − KV))), the reference's update, with each "cI − M, then multiply" as one
+    /// fused baddbmm (A(cI − B) = cA − AB): 4 ops per iteration instead of 11, the same up to rounding.
+    /// </summary>
     public static Tensor IterativePseudoInverse(Tensor k, int iterations = PinvIterations)
     {
-        var eye = torch.eye(k.shape[^1], dtype: k.dtype, device: k.device);
-        var abs = k.abs();
+        using var scope = NewDisposeScope();
+        long n = k.shape[^1];
+        var matrices = k.reshape(-1, n, n);
+        var abs = matrices.abs();
         var maxColSum = abs.sum(-2, keepdim: true).amax(new long[] { -1 }, keepdim: true);
         var maxRowSum = abs.sum(-1, keepdim: true).amax(new long[] { -2 }, keepdim: true);
-        var v = k.transpose(-1, -2).div(maxColSum * maxRowSum);
+        var v = matrices.transpose(-1, -2).div(maxColSum * maxRowSum);
         for (int i = 0; i < iterations; i++)
         {
-            var kv = matmul(k, v);
-            v = matmul(0.25 * v, 13 * eye - matmul(kv, 15 * eye - matmul(kv, 7 * eye - kv)));
+            var kv = matrices.bmm(v);
+            var a = ScaledMinusProduct(kv, kv, 7, 1);        // KV(7I − KV)
+            var b = ScaledMinusProduct(kv, a, 15, 1);        // KV(15I − a)
+            v = ScaledMinusProduct(v, b, 13 * 0.25f, 0.25f); // ¼V(13I − b)
         }
-        return v;
+        return v.reshape(k.shape).MoveToOuterDisposeScope();
     }
+
+    /// <summary>c·A − s·A·B, batched. TorchSharp's <c>x.baddbmm(y, input, beta, alpha)</c> is β·input + α·(x·y).</summary>
+    static Tensor ScaledMinusProduct(Tensor a, Tensor b, float c, float s) => a.baddbmm(b, a, beta: c, alpha: -s);
 }
