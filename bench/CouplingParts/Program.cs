@@ -56,6 +56,61 @@ foreach (var (name, module) in model.named_modules())
     }
 }
 
+// The whole model at the same batch: the single-sample bound (dequantizer + flow + prior) and the flow alone.
+{
+    model.train();
+    using var g = new Generator(1);
+    var images = randint(0, 1L << config.NumBits, new long[] { Batch, config.Channels, config.Height, config.Width }, dtype: ScalarType.Int64, generator: g);
+    var v = (images.to_type(ScalarType.Float32) + 0.5) / (1 << config.NumBits);
+    double bound = Time(_ => model.LogLikelihood(images).neg(), images, reps: 5);
+    double flow = Time(_ => model.FlowForward(v.requires_grad_(false)).LogDet.neg(), v, reps: 5);
+    Console.WriteLine($"{preset} model, batch {Batch}, forward + backward, median ms: bound {bound:F1} = flow {flow:F1} + dequantizer and prior {bound - flow:F1}");
+}
+
+// The dequantizer's networks: the context net on the images, one coupling conditioner at (4C, H/2, W/2).
+{
+    var contextNet = model.named_modules().First(m => m.module is DequantizerContextNet).module as DequantizerContextNet;
+    var conditioner = model.named_modules().First(m => m.module is ResidualDenseNet).module as ResidualDenseNet;
+    var firstConv = conditioner!.named_modules().First(m => m.name == "input").module as TorchSharp.Modules.Conv2d;
+    var xc = randn(Batch, config.Channels, config.Height, config.Width).requires_grad_(true);
+    var c = randn(Batch, firstConv!.weight!.shape[1], config.Height / 2, config.Width / 2).requires_grad_(true);
+    contextNet!.train(); conditioner.train();
+    Console.WriteLine($"{preset} dequantizer, batch {Batch}, forward + backward, median ms: context net {Time(contextNet.forward, xc):F2} " +
+        $"(its dense blocks: {config.Height}×{config.Width} {Time(contextNet.named_modules().First(m => m.name == "dense_in").module is DenseBlock d1 ? d1.forward : null!, xc):F2}), " +
+        $"one coupling conditioner {Time(conditioner.forward, c):F2}");
+}
+
+// Every kind of dense block in the model, both activation layouts, interleaved round by round.
+{
+    var kinds = new Dictionary<string, (DenseBlock Block, long[] Shape)>();
+    foreach (var (name, module) in model.named_modules())
+    {
+        if (module is not DenseBlock block) continue;
+        var firstConv = block.named_modules().First(m => m.module is TorchSharp.Modules.Conv2d).module as TorchSharp.Modules.Conv2d;
+        long inC = firstConv!.weight!.shape[1];
+        string owner = name.Contains("context") ? (name.Contains("dense_in") ? "context in" : "context out")
+            : name.Contains("dequant") ? "dequantizer conditioner" : "coupling";
+        long side = name.Contains("dense_in") ? config.Height : name.Contains("dequant") ? config.Height / 2
+            : config.InputShape[1] / (2L << int.Parse(name.Split('.')[1]));
+        string key = $"{owner} {side}×{side} in {inC} depth {block.Depth}";
+        kinds.TryAdd(key, (block, new[] { Batch, inC, side, side }));
+    }
+    foreach (var (key, (block, shape)) in kinds)
+    {
+        var x = randn(shape).requires_grad_(true);
+        block.train();
+        var first = new List<double>(); var last = new List<double>();
+        for (int r = 0; r < Rounds; r++)
+        {
+            block.Layout = ActivationLayout.ChannelsFirst; first.Add(Time(block.forward, x, rounds: 1));
+            block.Layout = ActivationLayout.ChannelsLast; last.Add(Time(block.forward, x, rounds: 1));
+        }
+        block.Layout = ActivationLayout.Auto;
+        first.Sort(); last.Sort();
+        Console.WriteLine($"dense block ({key}), batch {Batch}, forward + backward, median ms: channels-first {first[Rounds / 2]:F2}, channels-last {last[Rounds / 2]:F2}");
+    }
+}
+
 // The reference's update, written as it is: V ← ¼V(13I − KV(15I − KV(7I − KV))).
 static Tensor ReferencePseudoInverse(Tensor k)
 {
