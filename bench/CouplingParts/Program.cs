@@ -29,7 +29,7 @@ foreach (var (name, module) in model.named_modules())
     var dense = net.named_modules().First(m => m.name == "dense").module as DenseBlock;
     var attention = net.named_modules().First(m => m.name == "attention").module as NystromAttention;
     long inChannels = input!.weight!.shape[1], width = input.weight!.shape[0];
-    long side = config.InputShape[1] / (2L << int.Parse(block)) ;
+    long side = BlockSide(int.Parse(block));
     var x = randn(Batch, inChannels, side, side).requires_grad_(true);
     var h = randn(Batch, width, side, side).requires_grad_(true);
     using var conv = nn.Conv2d(width, width, 1);
@@ -41,14 +41,7 @@ foreach (var (name, module) in model.named_modules())
     // Landmark matrices as the attention makes them: column softmax, near-uniform when untrained.
     int l = attention.Landmarks;
     var a2 = (randn(new long[] { Batch, l, l }) * 0.5).softmax(-2).requires_grad_(true);
-    double reference = 0, fused = 0;
-    var tr = new List<double>(); var tf = new List<double>();
-    for (int r = 0; r < Rounds; r++)
-    {
-        tr.Add(Time(_ => ReferencePseudoInverse(a2), a2, rounds: 1));
-        tf.Add(Time(_ => NystromAttention.IterativePseudoInverse(a2), a2, rounds: 1));
-    }
-    tr.Sort(); tf.Sort(); reference = tr[Rounds / 2]; fused = tf[Rounds / 2];
+    var (reference, fused) = Interleaved(ReferencePseudoInverse, k => NystromAttention.IterativePseudoInverse(k), a2);
     using (no_grad())
     {
         var expected = ReferencePseudoInverse(a2);
@@ -65,20 +58,21 @@ foreach (var (name, module) in model.named_modules())
     var images = randint(0, 1L << config.NumBits, new long[] { Batch, config.Channels, config.Height, config.Width }, dtype: ScalarType.Int64, generator: g);
     var v = (images.to_type(ScalarType.Float32) + 0.5) / (1 << config.NumBits);
     double bound = Time(_ => model.LogLikelihood(images).neg(), images, reps: 5);
-    double flow = Time(_ => model.FlowForward(v.requires_grad_(false)).LogDet.neg(), v, reps: 5);
+    double flow = Time(_ => model.FlowForward(v).LogDet.neg(), v, reps: 5);
     Console.WriteLine($"{preset} model, batch {Batch}, forward + backward, median ms: bound {bound:F1} = flow {flow:F1} + dequantizer and prior {bound - flow:F1}");
 }
 
 // The dequantizer's networks: the context net on the images, one coupling conditioner at (4C, H/2, W/2).
 {
     var contextNet = model.named_modules().First(m => m.module is DequantizerContextNet).module as DequantizerContextNet;
+    var denseIn = contextNet!.named_modules().First(m => m.name == "dense_in").module as DenseBlock;
     var conditioner = model.named_modules().First(m => m.module is ResidualDenseNet).module as ResidualDenseNet;
     var firstConv = conditioner!.named_modules().First(m => m.name == "input").module as TorchSharp.Modules.Conv2d;
     var xc = randn(Batch, config.Channels, config.Height, config.Width).requires_grad_(true);
     var c = randn(Batch, firstConv!.weight!.shape[1], config.Height / 2, config.Width / 2).requires_grad_(true);
-    contextNet!.train(); conditioner.train();
+    contextNet.train(); conditioner.train();
     Console.WriteLine($"{preset} dequantizer, batch {Batch}, forward + backward, median ms: context net {Time(contextNet.forward, xc):F2} " +
-        $"(its dense blocks: {config.Height}×{config.Width} {Time(contextNet.named_modules().First(m => m.name == "dense_in").module is DenseBlock d1 ? d1.forward : null!, xc):F2}), " +
+        $"(its {config.Height}×{config.Width} dense block {Time(denseIn!.forward, xc):F2}), " +
         $"one coupling conditioner {Time(conditioner.forward, c):F2}");
 }
 
@@ -93,7 +87,7 @@ foreach (var (name, module) in model.named_modules())
         string owner = name.Contains("context") ? (name.Contains("dense_in") ? "context in" : "context out")
             : name.Contains("dequant") ? "dequantizer conditioner" : "coupling";
         long side = name.Contains("dense_in") ? config.Height : name.Contains("dequant") ? config.Height / 2
-            : config.InputShape[1] / (2L << int.Parse(name.Split('.')[1]));
+            : BlockSide(int.Parse(name.Split('.')[1]));
         string key = $"{owner} {side}×{side} in {inC} depth {block.Depth}";
         kinds.TryAdd(key, (block, new[] { Batch, inC, side, side }));
     }
@@ -101,15 +95,10 @@ foreach (var (name, module) in model.named_modules())
     {
         var x = randn(shape).requires_grad_(true);
         block.train();
-        var first = new List<double>(); var last = new List<double>();
-        for (int r = 0; r < Rounds; r++)
-        {
-            block.Layout = ActivationLayout.ChannelsFirst; first.Add(Time(block.forward, x, rounds: 1));
-            block.Layout = ActivationLayout.ChannelsLast; last.Add(Time(block.forward, x, rounds: 1));
-        }
+        Tensor In(ActivationLayout layout, Tensor t) { block.Layout = layout; return block.forward(t); }
+        var (first, last) = Interleaved(t => In(ActivationLayout.ChannelsFirst, t), t => In(ActivationLayout.ChannelsLast, t), x);
         block.Layout = ActivationLayout.Auto;
-        first.Sort(); last.Sort();
-        Console.WriteLine($"dense block ({key}), batch {Batch}, forward + backward, median ms: channels-first {first[Rounds / 2]:F2}, channels-last {last[Rounds / 2]:F2}");
+        Console.WriteLine($"dense block ({key}), batch {Batch}, forward + backward, median ms: channels-first {first:F2}, channels-last {last:F2}");
     }
 }
 
@@ -126,6 +115,18 @@ static Tensor ReferencePseudoInverse(Tensor k)
         v = matmul(0.25 * v, 13 * eye - matmul(kv, 15 * eye - matmul(kv, 7 * eye - kv)));
     }
     return v.MoveToOuterDisposeScope();
+}
+
+// Map side of flow block b: the input is squeezed once before block 0 and halved at each transition.
+long BlockSide(int b) => config.InputShape[1] / (2L << b);
+
+// Medians of two variants timed alternately, one round each at a time, so the machine's drift hits both alike.
+static (double A, double B) Interleaved(Func<Tensor, Tensor> a, Func<Tensor, Tensor> b, Tensor x, int reps = 30)
+{
+    var ta = new List<double>(); var tb = new List<double>();
+    for (int r = 0; r < Rounds; r++) { ta.Add(Time(a, x, reps, rounds: 1)); tb.Add(Time(b, x, reps, rounds: 1)); }
+    ta.Sort(); tb.Sort();
+    return (ta[Rounds / 2], tb[Rounds / 2]);
 }
 
 static double Time(Func<Tensor, Tensor> f, Tensor x, int reps = 30, int rounds = Rounds)
@@ -156,11 +157,9 @@ static void Gemm1x1()
         Tensor ViaGemm(Tensor t) => addmm(b, t.permute(0, 2, 3, 1).reshape(-1, c), w.view(c, c).t(), 1, 1).view(n, hw, hw, c).permute(0, 3, 1, 2);
         double diff;
         using (no_grad()) diff = (ViaConv(x) - ViaGemm(x)).abs().max().item<float>();
-        var a = new List<double>(); var g = new List<double>();
-        for (int r = 0; r < Rounds; r++) { a.Add(Time(ViaConv, x, reps: 20, rounds: 1)); g.Add(Time(ViaGemm, x, reps: 20, rounds: 1)); }
-        a.Sort(); g.Sort();
+        var (a, g) = Interleaved(ViaConv, ViaGemm, x, reps: 20);
         double gflop = 3 * 2.0 * n * hw * hw * c * c / 1e9;
-        Console.WriteLine($"1×1 conv {c}→{c}, 16×16 NHWC, batch 32, forward + backward: conv2d {a[Rounds / 2]:F3} ms ({gflop / a[Rounds / 2] * 1e3:F0} GFLOP/s), " +
-            $"addmm {g[Rounds / 2]:F3} ms ({gflop / g[Rounds / 2] * 1e3:F0} GFLOP/s); max |difference| {diff:E1}");
+        Console.WriteLine($"1×1 conv {c}→{c}, 16×16 NHWC, batch 32, forward + backward: conv2d {a:F3} ms ({gflop / a * 1e3:F0} GFLOP/s), " +
+            $"addmm {g:F3} ms ({gflop / g * 1e3:F0} GFLOP/s); max |difference| {diff:E1}");
     }
 }
