@@ -51,7 +51,7 @@ static class ModelCommands
         {
             var run = new RunDirectory(runDir);
             if (!Directory.Exists(runDir)) throw a.Error($"--run {runDir}: run directory not found");
-            config = File.Exists(run.ModelFile) ? ModelFile.ReadConfig(run.ModelFile) : Checkpoint.ReadConfig(run.CheckpointFile);
+            config = run.ReadConfig();
             title = runDir;
         }
         else

@@ -320,7 +320,7 @@ static class OodCommands
         double mutation = a.Double("mutation", 0, what: "a probability in [0, 1]") ?? BackgroundModel.DefaultMutation;
         if (mutation > 1) throw a.Error($"--mutation must be a probability in [0, 1], got '{a.String("mutation")}'");
 
-        var mainConfig = File.Exists(run.ConfigFile) ? DenseFlowConfig.Load(run.ConfigFile) : run.LoadModel().Config;
+        var mainConfig = File.Exists(run.ConfigFile) ? DenseFlowConfig.Load(run.ConfigFile) : run.ReadConfig();
         DenseFlowConfig config;
         string? preset = null;
         if (a.Has("preset") || a.Has("config"))
@@ -349,9 +349,11 @@ static class OodCommands
             EvalImages = Math.Min(main.EvalImages ?? 500, 500),
         }, mainSteps);
 
-        RunDirectory.Create(bg.Path, config, options, a.Flag("overwrite"));
         AnsiConsole.MarkupLineInterpolated($"background model for {run.Path}: mutation µ = {mutation.ToString(CultureInfo.InvariantCulture)}, {(preset ?? (a.Has("config") ? "--config" : "small DenseFlow derived from the run's"))}");
-        return TrainCommands.Execute(bg, options, resume: false);
+        // As for `train`: an old background model is replaced only once the data and the model are ready.
+        bool overwrite = a.Flag("overwrite");
+        return TrainCommands.Execute(bg, options, resume: false, freshConfig: config,
+            createRun: () => RunDirectory.Create(bg.Path, config, options, overwrite));
     }
 
     static TrainingOptions ApplyBudget(Args a, TrainingOptions o, long? defaultSteps)

@@ -157,9 +157,9 @@ static class TrainCommands
             config.Plan();
         }
 
-        // The data opened: only now is an old run replaced.
-        if (writes) RunDirectory.Create(outDir, config, options, overwrite);
-        return Execute(runDir, options, resume: false, train, config);
+        // Only once the data, the device, the model and the trainer are ready is an old run replaced.
+        return Execute(runDir, options, resume: false, train, config,
+            createRun: writes ? () => RunDirectory.Create(outDir, config, options, overwrite) : null);
     }
 
     static int RunFineTune(Args a)
@@ -184,7 +184,9 @@ static class TrainCommands
         return Execute(target, options, resume: true);
     }
 
-    internal static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null, DenseFlowConfig? freshConfig = null)
+    /// <param name="createRun">for a fresh run: writes its directory, called once everything that can fail on bad input has been built</param>
+    internal static int Execute(RunDirectory run, TrainingOptions options, bool resume, IImageDataset? train = null, DenseFlowConfig? freshConfig = null,
+        Action? createRun = null)
     {
         var world = World.Current;
         train ??= TrainingData.Open(options, "train");
@@ -200,6 +202,7 @@ static class TrainCommands
         model.to(device);
         using var trainer = new Trainer(model, options, train, test, run.Path, resume, world);
         if (TestFault(world.Rank) is { } faultStep) trainer.LossFault = step => step == faultStep;
+        createRun?.Invoke();
         if (world.Size > 1) AnsiConsole.MarkupLineInterpolated($"data parallel: {world.Description}; global batch {options.BatchSize}, BatchNorm {options.BatchNorm.ToString().ToLowerInvariant()}");
 
         using var cancel = new CancellationTokenSource();

@@ -85,6 +85,14 @@ public sealed class RunDirectory
     /// <see cref="RunWeights.Auto"/> the weight average is used when the run has one (model-ema.dfn, or the
     /// average stored in checkpoint.bin); <see cref="RunWeights.Averaged"/> insists on it.
     /// </summary>
+    /// <summary>The run's architecture without loading its weights: model.dfn's header, else the checkpoint's.</summary>
+    public DenseFlowConfig ReadConfig()
+    {
+        if (File.Exists(ModelFile)) return Model.ModelFile.ReadConfig(ModelFile);
+        if (File.Exists(CheckpointFile)) return Checkpoint.ReadConfig(CheckpointFile);
+        throw new TrainingException($"{Path}: no model.dfn or checkpoint.bin (expected a directory made by `denseflow train` or `denseflow import`)");
+    }
+
     public DenseFlowModel LoadModel(Device? device = null, RunWeights weights = RunWeights.Live)
     {
         if (!Directory.Exists(Path)) throw new TrainingException($"{Path}: run directory not found");

@@ -64,6 +64,53 @@ public class OverwriteTests : IClassFixture<TinyRun>, IDisposable
     }
 
     [Fact]
+    public void ATrainStartThatFailsAfterTheDataOpened_LeavesTheOldRunUntouched_EvenWithOverwrite()
+    {
+        // --batch larger than the training set is found when the trainer is built, after the data and the model:
+        // the run that --overwrite would replace must still be whole.
+        string run = _tiny.CopyTo(Path.Combine(_dir, "run"));
+        var before = TinyRun.Snapshot(run);
+        var (code, output, err) = CliTests.Run("train", "--dataset", "fashion-mnist", "--config", _tiny.Config, "--train-limit", "8",
+            "--batch", "16", "--max-steps", "1", "--samples", "0", "--out", run, "--overwrite");
+        Assert.True(code == 1, output + err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("--batch 16 is larger than the 8 training images", err);
+        TinyRun.AssertSameFiles(before, run);
+
+        // The same for a new directory: nothing is left behind that --out would then refuse as a run.
+        string fresh = Path.Combine(_dir, "fresh");
+        var (code2, _, err2) = CliTests.Run("train", "--dataset", "fashion-mnist", "--config", _tiny.Config, "--train-limit", "8",
+            "--batch", "16", "--max-steps", "1", "--samples", "0", "--out", fresh);
+        Assert.True(code2 == 1, err2);
+        Assert.False(new RunDirectory(fresh).HasRun, "a failed start left a run behind");
+    }
+
+    [Fact]
+    public void ResumeRefusesWhatItCannotContinue_AndTouchesNothing()
+    {
+        string run = _tiny.CopyTo(Path.Combine(_dir, "run"));
+        var before = TinyRun.Snapshot(run);
+        var (c1, _, e1) = CliTests.Run("train", "--resume", run, "--out", Path.Combine(_dir, "other"));
+        Assert.Equal(2, c1);
+        Assert.Single(e1.Trim().Split('\n'));
+        Assert.Contains("drop --out", e1);
+        TinyRun.AssertSameFiles(before, run);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "other")));
+
+        string empty = Directory.CreateDirectory(Path.Combine(_dir, "empty")).FullName;
+        var (c2, _, e2) = CliTests.Run("train", "--resume", empty);
+        Assert.Equal(2, c2);
+        Assert.Single(e2.Trim().Split('\n'));
+        Assert.Contains($"--resume {empty}: no checkpoint.bin there", e2);
+        Assert.Empty(Directory.GetFileSystemEntries(empty));
+
+        var (c3, _, e3) = CliTests.Run("finetune", "--run", run);
+        Assert.Equal(2, c3);
+        Assert.Contains("give --epochs, --minutes or --max-steps", e3);
+        TinyRun.AssertSameFiles(before, run);
+    }
+
+    [Fact]
     public void ImportOverwriteReplacesATrainedRunEntirely()
     {
         string run = Path.Combine(_dir, "run");
