@@ -18,7 +18,7 @@ static class TrainCommands
         new("epochs", "train for N epochs", Meta: "N"),
         new("minutes", "train for a wall-clock budget (counts across resumes)", Meta: "M"),
         new("max-steps", "stop after N optimisation steps in total", Meta: "N"),
-        new("batch", $"batch size (default: the preset's recipe, {Official.BatchSize}; {Cpu.BatchSize} for the fmnist-cpu presets)", Meta: "B"),
+        new("batch", $"batch size (default: the preset's recipe, {Official.BatchSize}, {TrainingRecipe.For(null, 64).BatchSize} for 64×64 images; {Cpu.BatchSize} for the fmnist-cpu presets)", Meta: "B"),
         new("checkpoint-every", "write a checkpoint every N steps (default 500; also at the end and on Ctrl-C)", Meta: "N"),
         new("eval-images", "test images for the per-epoch bound (default 1000)", Meta: "N"),
         new("samples", "sample grid size written each epoch (default 64; 0 for none)", Meta: "N"),
@@ -156,6 +156,7 @@ static class TrainCommands
             config = config with { InputShape = new[] { shape.Channels, shape.Height, shape.Width } };
             config.Plan();
         }
+        if (!a.Has("batch")) options = options with { BatchSize = TrainingRecipe.For(presetName, shape.Height).BatchSize };
 
         // Only once the data, the device, the model and the trainer are ready is an old run replaced.
         return Execute(runDir, options, resume: false, train, config,

@@ -19,4 +19,11 @@ public sealed record TrainingRecipe(int BatchSize, double LearningRate, long War
 
     /// <summary>The recipe of a preset by name (null or unknown: a custom configuration, which gets the official recipe).</summary>
     public static TrainingRecipe For(string? preset) => preset is "fmnist-cpu" or "fmnist-cpu-short" ? FashionMnistCpu : Official;
+
+    /// <summary>The recipe for images of this height: the official one trains 64×64 data (and larger) at batch 32 (SPEC §7).</summary>
+    public static TrainingRecipe For(string? preset, int imageHeight)
+    {
+        var recipe = For(preset);
+        return recipe == Official && imageHeight >= 64 ? Official with { BatchSize = 32 } : recipe;
+    }
 }

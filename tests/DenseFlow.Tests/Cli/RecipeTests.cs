@@ -36,16 +36,28 @@ public class RecipeTests : IDisposable
         if (expected.EmaDecay is { } d) Assert.Equal(d, ema.GetDouble()); else Assert.Equal(JsonValueKind.Null, ema.ValueKind);
     }
 
+    // The recipes as their sources state them: SPEC §7 (the authors' code) and docs/TRAINING.md (issue 12's study).
+    static readonly TrainingRecipe SpecOfficial = new(BatchSize: 64, LearningRate: 1e-3, WarmupSteps: 5000, EmaDecay: null, ScheduleKind.Official);
+    static readonly TrainingRecipe StudiedCpu = new(BatchSize: 16, LearningRate: 5e-3, WarmupSteps: 100, EmaDecay: 0.999, ScheduleKind.Cosine);
+
     [Fact]
     public void The_cpu_preset_trains_with_its_own_recipe_and_a_custom_configuration_with_the_official_one()
     {
-        Assert.NotEqual(TrainingRecipe.Official, TrainingRecipe.FashionMnistCpu);
-        AssertRecipe(TrainingRecipe.FashionMnistCpu, TrainOneStep("preset", "--preset", "fmnist-cpu"));
-        AssertRecipe(TrainingRecipe.FashionMnistCpu, TrainOneStep("short", "--preset", "fmnist-cpu-short"));
+        AssertRecipe(StudiedCpu, TrainOneStep("preset", "--preset", "fmnist-cpu"));
+        AssertRecipe(StudiedCpu, TrainOneStep("short", "--preset", "fmnist-cpu-short"));
 
         string config = Path.Combine(_dir, "tiny.json");
         File.WriteAllText(config, TinyModels.FashionMnist.ToJson());
-        AssertRecipe(TrainingRecipe.Official, TrainOneStep("custom", "--config", config));
+        AssertRecipe(SpecOfficial, TrainOneStep("custom", "--config", config));
+    }
+
+    [Fact]
+    public void The_official_recipe_halves_the_batch_for_64x64_images_only()
+    {
+        Assert.Equal(SpecOfficial, TrainingRecipe.For("df-74-10", 32));
+        Assert.Equal(SpecOfficial with { BatchSize = 32 }, TrainingRecipe.For("df-74-10", 64));
+        Assert.Equal(SpecOfficial with { BatchSize = 32 }, TrainingRecipe.For(null, 64));
+        Assert.Equal(StudiedCpu, TrainingRecipe.For("fmnist-cpu", 64));
     }
 
     [Fact]
