@@ -29,7 +29,7 @@ static class FidCommand
             new OptionSpec("limit", "use only the first M images of the split for its statistics (default: all)", Meta: "M"),
             new OptionSpec("batch", "images per sampling / Inception pass (default 50)", Meta: "B"),
             new OptionSpec("json", "also write the results as JSON to FILE", Meta: "FILE"),
-            Common.Device,
+            Common.Weights, Common.Device,
         },
         Run = Run,
     };

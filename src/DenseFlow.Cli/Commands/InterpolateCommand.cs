@@ -29,7 +29,7 @@ static class InterpolateCommand
             new OptionSpec("seed", "seed of the encoding draws with --encoding sample (default 0)", Meta: "S"),
             new OptionSpec("scale", "enlarge the grid by an integer factor (default 1)", Meta: "S"),
             new OptionSpec("out", "PNG grid to write: one row per pair", Meta: "FILE.png"),
-            Common.Device,
+            Common.Weights, Common.Device,
         },
         Run = Run,
     };

@@ -33,7 +33,7 @@ static class NeighboursCommand
             new OptionSpec("csv", "distances (default: --out with .csv): sample,space,rank,index,distance", Meta: "FILE.csv"),
             new OptionSpec("batch", "images per sampling / feature pass (default 64)", Meta: "B"),
             new OptionSpec("scale", "enlarge the grid by an integer factor (default 1)", Meta: "S"),
-            Common.Device,
+            Common.Weights, Common.Device,
         },
         Run = Run,
     };

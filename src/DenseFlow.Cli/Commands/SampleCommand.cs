@@ -50,7 +50,11 @@ static class SampleCommand
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var parts = new List<TorchSharp.torch.Tensor>();
         for (int done = 0; done < n; done += batch)
-            parts.Add(model.Sample(Math.Min(batch, n - done), temperature).cpu());
+        {
+            // One scope per batch: the device tensor is freed at once, only its CPU copy is kept.
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            parts.Add(model.Sample(Math.Min(batch, n - done), temperature).cpu().MoveToOuterDisposeScope());
+        }
         using var images = TorchSharp.torch.cat(parts.ToArray(), 0);
         foreach (var p in parts) p.Dispose();
         Png.SaveGrid(outPath, images, scale: scale);

@@ -52,9 +52,10 @@ static class ToolboxInputs
         return path;
     }
 
+    /// <summary>The run's model in evaluation mode, with the weights --weights asks for (the weight average by default, as `sample` uses).</summary>
     public static DenseFlowModel LoadModel(Args a, RunDirectory run)
     {
-        var model = run.LoadModel(Common.ParseDevice(a));
+        var model = Common.LoadRunModel(a, run);
         model.eval();
         return model;
     }
@@ -98,7 +99,8 @@ static class ToolboxInputs
         for (int done = 0; done < n; done += batch)
         {
             int m = Math.Min(batch, n - done);
-            parts.Add(model.Sample(m, temperature).cpu().to(ScalarType.Byte));
+            // One scope per batch: the int64 samples are freed at once, only their bytes are kept.
+            using (NewDisposeScope()) parts.Add(model.Sample(m, temperature).cpu().to(ScalarType.Byte).MoveToOuterDisposeScope());
             advance?.Invoke(m);
         }
         var all = cat(parts.ToArray(), 0);
