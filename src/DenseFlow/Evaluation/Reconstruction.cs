@@ -1,5 +1,4 @@
 using DenseFlow.Model;
-using DenseFlow.Noise;
 using static TorchSharp.torch;
 
 namespace DenseFlow.Evaluation;
@@ -7,7 +6,7 @@ namespace DenseFlow.Evaluation;
 /// <summary>How exactly the flow inverts: max|v − f⁻¹(f(v))| with the dropped halves put back.</summary>
 public static class Reconstruction
 {
-    /// <summary>For integer images x: dequantize once, run the flow forward recording the dropped halves, invert, compare.</summary>
+    /// <summary>For integer images x: dequantize once, run the flow forward recording the dropped halves, invert with them, compare.</summary>
     public static double MaxInverseError(DenseFlowModel model, Tensor x)
     {
         using var _ = no_grad();
@@ -15,15 +14,7 @@ public static class Reconstruction
         var (v, _) = model.Dequantizer.Dequantize(x, null, model.Noise, model.DType);
         var dropped = new List<Tensor>();
         var (z, _) = model.FlowForward(v, observe: null, dropped: dropped);
-        // Decoding draws the dropped halves from the last transition to the first (SPEC §9): replay them.
-        dropped.Reverse();
-        var saved = model.Noise;
-        try
-        {
-            model.Noise = new ReplayNoise(dropped);
-            var back = model.DecodeToContinuous(z);
-            return (back - v).abs().max().to(ScalarType.Float64).item<double>();
-        }
-        finally { model.Noise = saved; }
+        var back = model.DecodeLatentsToContinuous(new FlowLatents(z, dropped));
+        return (back - v).abs().max().to(ScalarType.Float64).item<double>();
     }
 }

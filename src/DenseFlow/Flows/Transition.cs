@@ -25,13 +25,6 @@ public sealed class Transition : Transform
         return (kept, logP);
     }
 
-    /// <summary>The forward without a context (it draws nothing).</summary>
-    public (Tensor Output, Tensor LogDet) forward(Tensor x)
-    {
-        var (kept, _, logP) = Split(x);
-        return (kept, logP);
-    }
-
     static (Tensor Kept, Tensor Dropped, Tensor LogP) Split(Tensor x)
     {
         var halves = Squeeze.Apply(x).chunk(2, 1);

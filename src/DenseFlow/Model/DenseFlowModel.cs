@@ -188,7 +188,6 @@ public sealed class DenseFlowModel : nn.Module
     public BoundTerms Bound(Tensor x, Tensor? context = null, Action<int, Tensor, Tensor>? observe = null)
     {
         CheckImages(x);
-        var dtype = DType;
         var (v, dequantTerm) = dequantizer.forward(x, Pass(dequantizerContext: context));
         observe?.Invoke(0, v, dequantTerm);
         var (z, flowLogDet) = FlowForward(v, observe);

@@ -11,10 +11,6 @@ public sealed record FlowLatents(Tensor Final, IReadOnlyList<Tensor> Dropped) : 
 {
     public long Batch => Final.shape[0];
 
-    /// <summary>Image <paramref name="index"/> of every latent, as a batch of one.</summary>
-    public FlowLatents Image(long index) =>
-        new(Final.narrow(0, index, 1), Dropped.Select(d => d.narrow(0, index, 1)).ToList());
-
     /// <summary>Joins batches latent by latent.</summary>
     public static FlowLatents Concat(IReadOnlyList<FlowLatents> parts) =>
         new(cat(parts.Select(p => p.Final).ToArray(), 0),

@@ -108,14 +108,18 @@ public static class Checkpoint
     /// <summary>The first parameter whose name or shape differs between a stored configuration and a model, or null.</summary>
     static string? FirstMismatch(DenseFlowConfig stored, DenseFlowModel model)
     {
+        // The same architecture fits by construction (the strict load still checks); only another one needs a probe model
+        // built to name the first difference.
+        if (stored.ToJson() == model.Config.ToJson()) return null;
         using var probe = new DenseFlowModel(stored);
         var ours = model.state_dict();
-        foreach (var (name, t) in probe.state_dict())
+        var theirs = probe.state_dict();
+        foreach (var (name, t) in theirs)
         {
             if (!ours.TryGetValue(name, out var o)) return $"parameter '{name}' does not exist in the model";
             if (!o.shape.SequenceEqual(t.shape)) return $"parameter '{name}' has shape [{string.Join(",", t.shape)}] in the checkpoint, [{string.Join(",", o.shape)}] in the model";
         }
-        foreach (var name in ours.Keys) if (!probe.state_dict().ContainsKey(name)) return $"parameter '{name}' is missing from the checkpoint";
+        foreach (var name in ours.Keys) if (!theirs.ContainsKey(name)) return $"parameter '{name}' is missing from the checkpoint";
         return null;
     }
 

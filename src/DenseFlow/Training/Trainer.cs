@@ -69,7 +69,8 @@ public sealed class Trainer : IDisposable
         _model = model;
         _options = options;
         _run = new RunDirectory(runDir);
-        _device = torch.device(options.Device);
+        // The model's own device: under MPI with shared GPUs each rank's model sits on cuda:LOCAL_RANK, not options.Device.
+        _device = model.Device;
         _test = test;
         var aug = options.Augmentation ?? Datasets.Get(options.Dataset).TrainingAugmentation;
         _train = new ImageBatcher(train, options.BatchSize, shuffle: true, seed: options.Seed, aug, dropLast: true);
