@@ -31,6 +31,9 @@ public sealed class NystromAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], h = x.shape[2], w = x.shape[3], hw = h * w;
+        // The landmarks are means over equal segments of the token sequence (SPEC §4), so they must divide H·W.
+        if (hw % Landmarks != 0)
+            throw new ArgumentException($"Nyström attention: {Landmarks} landmarks do not divide H·W = {h}×{w} = {hw} tokens", nameof(x));
         var tokens = qkv.forward(x).reshape(n, hw, 3 * _embed).chunk(3, -1);
         Tensor q = tokens[0], k = tokens[1], v = tokens[2];
         double norm = Math.Sqrt(hw);

@@ -224,7 +224,7 @@ public class CliTests : IDisposable
         var (dc, dout, de) = Run("score", "--run", run, "--dataset", "fashion-mnist", "--limit", "10", "--out", csv);
         Assert.True(dc == 0, dout + de);
         Assert.Equal("index,image,bpd", File.ReadAllLines(csv)[0]);
-        Assert.Contains("bpd", dout);
+        Assert.Contains("so the default is bpd instead of complexity", System.Text.RegularExpressions.Regex.Replace(dout, @"\s+", " "));
         var (rc, ro, re) = Run("score", "--run", run, "--dataset", "fashion-mnist", "--limit", "10", "--method", "bpd", "--out", csv);
         Assert.True(rc == 0, ro + re);
         var lines = File.ReadAllLines(csv);

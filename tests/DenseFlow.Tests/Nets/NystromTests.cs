@@ -80,7 +80,9 @@ public sealed class NystromTests
     {
         using var scope = NewDisposeScope();
         var attention = new NystromAttention(4, 2, 3);
-        Assert.ThrowsAny<Exception>(() => attention.forward(zeros(1, 4, 4, 4)));
+        var e = Assert.Throws<ArgumentException>(() => attention.forward(zeros(1, 4, 4, 4)));
+        Assert.Contains("3 landmarks", e.Message);
+        Assert.Contains("16 tokens", e.Message);
     }
 
     // ---- explicit reference computation -------------------------------------------------------------------
