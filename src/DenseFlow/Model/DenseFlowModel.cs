@@ -298,5 +298,13 @@ public sealed class DenseFlowModel : nn.Module
         var s = Config.InputShape;
         if (x.dim() != 4 || x.shape[1] != s[0] || x.shape[2] != s[1] || x.shape[3] != s[2])
             throw new ArgumentException($"images: expected shape (B,{s[0]},{s[1]},{s[2]}), got ({string.Join(",", x.shape)})");
+        // Only a model of fewer than 8 bits can be given values past its bins (8-bit data); the default pays no check.
+        if (Config.NumBits < 8 && x.numel() > 0)
+        {
+            using var max = x.max().to(ScalarType.Int64);
+            long top = max.item<long>();
+            if (top >= 1L << Config.NumBits)
+                throw new ArgumentException($"images: values must be in 0..{(1 << Config.NumBits) - 1} for a model of num_bits {Config.NumBits}, got {top}");
+        }
     }
 }

@@ -81,6 +81,18 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void TrainRefusesAModelOfFewerBitsThanTheData()
+    {
+        string config = Path.Combine(_dir, "five-bit.json");
+        File.WriteAllText(config, (DenseFlow.Tests.Training.TinyModels.FashionMnist with { NumBits = 5 }).ToJson());
+        var (code, _, err) = Run("train", "--dataset", "fashion-mnist", "--config", config, "--max-steps", "1", "--out", Path.Combine(_dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("num_bits 5, but the datasets hold 8-bit images", err);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")));
+    }
+
+    [Fact]
     public void UnknownCommandsOptionsAndMissingPathsAreUsageErrors()
     {
         Assert.Equal(2, Run("frobnicate").Code);
