@@ -63,6 +63,20 @@ static class Common
         return model;
     }
 
+    /// <summary>A dataset split option (--split, --ood-split): train, test or valid (CelebA's validation split; ImageNet's val is its test).</summary>
+    public static string Split(Args a, string fallback, string option = "split")
+    {
+        string split = a.String(option) ?? fallback;
+        if (split is not ("train" or "test" or "valid")) throw a.Error($"--{option} must be train, test or valid, got '{split}'");
+        return split;
+    }
+
+    /// <summary>Refuses a dataset whose images do not fit the model, naming both shapes.</summary>
+    public static void CheckShape(DenseFlowModel model, IImageDataset ds, string what)
+    {
+        if (model.Config.ShapeMismatch(ds.Shape) is { } mismatch) throw new UsageException($"{what}: {mismatch}");
+    }
+
     public static RunDirectory ExistingRun(Args a)
     {
         string dir = a.String("run") ?? a.Positional ?? throw a.Error("--run RUN_DIR is required");

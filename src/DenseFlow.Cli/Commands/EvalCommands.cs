@@ -25,7 +25,7 @@ static class EvalCommands
         Options = new[]
         {
             Common.Run, Common.Dataset, Common.Data,
-            new OptionSpec("split", "train or test (default test)", Meta: "SPLIT"),
+            new OptionSpec("split", "train, test or valid (default test)", Meta: "SPLIT"),
             new OptionSpec("k", "importance samples per image for the IWBO (default 1: ELBO only; the paper uses 1000 or 200)", Meta: "K"),
             new OptionSpec("draws-per-pass", "importance samples batched per forward pass (default min(K, 64))", Meta: "N"),
             new OptionSpec("batch", "images per pass for the ELBO (default 64)", Meta: "B"),
@@ -49,7 +49,7 @@ static class EvalCommands
         Options = new[]
         {
             Common.Run, Common.Dataset, Common.Data,
-            new OptionSpec("split", "train or test (default test)", Meta: "SPLIT"),
+            new OptionSpec("split", "train, test or valid (default test)", Meta: "SPLIT"),
             new OptionSpec("folder", "score the PNG/JPEG images in DIR (resized to the model's size)", Meta: "DIR"),
             new OptionSpec("out", "CSV file to write", Meta: "FILE.csv"),
             new OptionSpec("k", "importance samples per image (default 1)", Meta: "K"),
@@ -76,20 +76,13 @@ static class EvalCommands
         return (model, run, options);
     }
 
-    static string Split(Args a)
-    {
-        string split = a.String("split") ?? "test";
-        if (split is not ("train" or "test" or "valid")) throw a.Error($"--split must be train or test, got '{split}'");
-        return split;
-    }
-
     static int RunEval(Args a)
     {
         var (model, run, options) = LoadRun(a);
         using var _m = model;
         string dataset = Common.CheckDataset(a, options?.Dataset);
         string? dataDir = a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir);
-        string split = Split(a);
+        string split = Common.Split(a, "test");
         int k = a.PositiveInt("k", 1);
         int drawsPerPass = a.PositiveInt("draws-per-pass", Math.Min(k, 64));
         int batch = a.PositiveInt("batch", 64);
@@ -99,7 +92,7 @@ static class EvalCommands
 
         // A run trained without some classes is evaluated without them too, unless another dataset is named.
         var ds = Datasets.Open(dataset, dataDir, split, ForModel(model, dataset, new DatasetOptions { Limit = a.Int("limit", 1, "a positive integer"), ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses }));
-        CheckShape(model, ds, dataset);
+        Common.CheckShape(model, ds, dataset);
         var batcher = new ImageBatcher(ds, batch, shuffle: false, seed: 0, Augmentation.None, dropLast: false);
         int count = ds.Count;
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -133,12 +126,6 @@ static class EvalCommands
     static DatasetOptions ForModel(DenseFlowModel model, string dataset, DatasetOptions o) =>
         dataset == "folder" ? o with { Channels = model.Config.InputShape[0] } : o;
 
-    static void CheckShape(DenseFlowModel model, IImageDataset ds, string name)
-    {
-        var s = model.Config.InputShape;
-        if (ds.Shape.Channels != s[0] || ds.Shape.Height != s[1] || ds.Shape.Width != s[2])
-            throw new UsageException($"{name}: images are {ds.Shape.Channels}×{ds.Shape.Height}×{ds.Shape.Width}, the model expects {s[0]}×{s[1]}×{s[2]}");
-    }
 
     static int RunScore(Args a)
     {
@@ -171,11 +158,11 @@ static class EvalCommands
         else
         {
             string dataset = Common.CheckDataset(a, options?.Dataset);
-            ds = Datasets.Open(dataset, a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir), Split(a),
+            ds = Datasets.Open(dataset, a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir), Common.Split(a, "test"),
                 ForModel(model, dataset, new DatasetOptions { Limit = limit, ExcludeClasses = a.Has("dataset") ? null : options?.ExcludeClasses }));
             source = dataset;
         }
-        CheckShape(model, ds, source);
+        Common.CheckShape(model, ds, source);
         // Without --method the typical bpd also decides the default (OodMethods.Choose).
         TypicalBpd? typical = OodMethods.NeedsTypical(method) || (asked is null && options is not null)
             ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages)

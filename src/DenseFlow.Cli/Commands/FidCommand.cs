@@ -43,7 +43,7 @@ static class FidCommand
         int seed = a.Int("seed", 0, "zero or a positive integer") ?? 0;
         int batch = a.PositiveInt("batch", 50);
         int? limit = a.Int("limit", 2, "an integer of at least 2");
-        string split = ToolboxInputs.SplitName(a, "train");
+        string split = Common.Split(a, "train");
         var run = Common.ExistingRun(a);
         using var model = ToolboxInputs.LoadModel(a, run);
         var (ds, name) = ToolboxInputs.OpenDataset(a, model, ToolboxInputs.RunOptions(run), split, limit);

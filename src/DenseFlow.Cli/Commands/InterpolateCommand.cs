@@ -63,7 +63,7 @@ static class InterpolateCommand
             foreach (var f in files) if (!File.Exists(f)) throw a.Error($"--images {f}: file not found");
             if (a.Has("dataset")) throw a.Error("--dataset goes with --indices, not --images");
         }
-        string split = ToolboxInputs.SplitName(a, "test");
+        string split = Common.Split(a, "test");
         var run = Common.ExistingRun(a);
         using var model = ToolboxInputs.LoadModel(a, run);
 

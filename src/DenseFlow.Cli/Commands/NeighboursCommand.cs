@@ -50,7 +50,7 @@ static class NeighboursCommand
         int scale = a.PositiveInt("scale", 1);
         int? limit = a.Int("limit", 1, "a positive integer");
         string? inceptionPath = ToolboxInputs.InceptionFile(a, required: false);
-        string split = ToolboxInputs.SplitName(a, "train");
+        string split = Common.Split(a, "train");
         var run = Common.ExistingRun(a);
         using var model = ToolboxInputs.LoadModel(a, run);
         var (ds, name) = ToolboxInputs.OpenDataset(a, model, ToolboxInputs.RunOptions(run), split, limit);

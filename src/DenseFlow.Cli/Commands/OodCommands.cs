@@ -116,7 +116,7 @@ static class OodCommands
         bool runData = !a.Has("dataset");
         var inDist = Datasets.Open(dataset, a.String("data") ?? (runData ? options?.DataDir : null), "test",
             new DatasetOptions { Limit = limit, ExcludeClasses = runData ? options?.ExcludeClasses : null });
-        CheckShape(model, inDist, $"--dataset {dataset}");
+        Common.CheckShape(model, inDist, $"--dataset {dataset}");
 
         IImageDataset ood;
         string oodLabel;
@@ -139,8 +139,7 @@ static class OodCommands
         {
             string oodName = a.String("ood-dataset") ?? dataset;
             string? oodDir = a.String("ood-data") ?? (oodName == dataset ? a.String("data") ?? (runData ? options?.DataDir : null) : null);
-            string split = a.String("ood-split") ?? "test";
-            if (split is not ("train" or "test" or "valid")) throw a.Error($"--ood-split must be train, test or valid, got '{split}'");
+            string split = Common.Split(a, "test", "ood-split");
             if (oodName == dataset && split == "test" && oodClasses is null) throw a.Error($"the OOD set is the in-distribution test split itself; give --ood-classes, another --ood-dataset or --ood-split");
             ood = Datasets.Open(oodName, oodDir, split, new DatasetOptions { Limit = limit, Classes = oodClasses });
             oodLabel = $"{oodName}-{split}" + (oodClasses is null ? "" : "-classes-" + string.Join("_", oodClasses));
@@ -149,7 +148,7 @@ static class OodCommands
             else if (oodClasses is not null && runData && oodName == dataset && options?.ExcludeClasses is null)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] the run was trained on every class, so --ood-classes {string.Join(",", oodClasses)} selects in-distribution images (train with --exclude-classes to hold a class out)");
         }
-        CheckShape(model, ood, "the OOD set");
+        Common.CheckShape(model, ood, "the OOD set");
         string outDir = a.String("out") ?? Path.Combine(run.Path, "ood", oodLabel);
         if (File.Exists(outDir)) throw a.Error($"--out {outDir}: is a file, expected a directory");
 
@@ -296,12 +295,6 @@ static class OodCommands
         ["images"] = t.Images, ["mean_bpd"] = t.MeanBpd, ["distance"] = t.Distance, ["epsilon"] = t.Epsilon, ["atypical"] = t.Atypical,
     };
 
-    internal static void CheckShape(DenseFlowModel model, IImageDataset ds, string what)
-    {
-        var s = model.Config.InputShape;
-        if (ds.Shape.Channels != s[0] || ds.Shape.Height != s[1] || ds.Shape.Width != s[2])
-            throw new UsageException($"{what}: images are {ds.Shape.Channels}×{ds.Shape.Height}×{ds.Shape.Width} (channels×height×width), the model expects {s[0]}×{s[1]}×{s[2]}");
-    }
 
     static int RunTrainBackground(Args a)
     {

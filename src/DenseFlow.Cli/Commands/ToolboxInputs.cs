@@ -23,13 +23,6 @@ static class ToolboxInputs
         return path;
     }
 
-    public static string SplitName(Args a, string fallback)
-    {
-        string split = a.String("split") ?? fallback;
-        if (split is not ("train" or "test" or "valid")) throw a.Error($"--split must be train, test or valid, got '{split}'");
-        return split;
-    }
-
     /// <summary>Comma-separated positive temperatures, e.g. 0.7,0.8,0.9,1.0.</summary>
     public static double[] Temperatures(Args a, double fallback)
     {
@@ -68,9 +61,7 @@ static class ToolboxInputs
         string name = Common.CheckDataset(a, options?.Dataset);
         string? dir = a.String("data") ?? (a.Has("dataset") ? null : options?.DataDir);
         var ds = Datasets.Open(name, dir, split, new DatasetOptions { Limit = limit });
-        var s = model.Config.InputShape;
-        if (ds.Shape.Channels != s[0] || ds.Shape.Height != s[1] || ds.Shape.Width != s[2])
-            throw new UsageException($"{name}: images are {ds.Shape.Channels}×{ds.Shape.Height}×{ds.Shape.Width}, the model expects {s[0]}×{s[1]}×{s[2]}");
+        Common.CheckShape(model, ds, name);
         if (ds.Count == 0) throw new UsageException($"{name} {split}: no images");
         return (ds, name);
     }

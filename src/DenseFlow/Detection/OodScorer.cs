@@ -16,9 +16,7 @@ public static class OodScorer
     /// <summary>Per-image bits/dim of <paramref name="model"/> (the IWBO with K &gt; 1).</summary>
     public static double[] ModelBpd(DenseFlowModel model, IImageDataset images, BoundSettings settings, Action<int>? advance = null)
     {
-        var s = model.Config.InputShape;
-        if (images.Shape.Channels != s[0] || images.Shape.Height != s[1] || images.Shape.Width != s[2])
-            throw new ArgumentException($"{images.Name}: images are {images.Shape.Channels}×{images.Shape.Height}×{images.Shape.Width}, the model expects {s[0]}×{s[1]}×{s[2]}");
+        if (model.Config.ShapeMismatch(images.Shape) is { } mismatch) throw new ArgumentException($"{images.Name}: {mismatch}");
         var saved = model.Noise;
         using var noise = new SeededNoise(settings.Seed);
         model.Noise = noise;

@@ -45,6 +45,19 @@ public class GuaranteeTests : IClassFixture<TinyRun>, IDisposable
     }
 
     [Theory]
+    [InlineData("eval", "--split")]
+    [InlineData("score", "--split")]
+    [InlineData("ood", "--ood-split")]
+    public void ABadSplitIsRefusedAlikeByEveryCommand(string command, string option)
+    {
+        string[] extra = command switch { "ood" => ["--ood-dataset", "mnist"], "score" => ["--out", Path.Combine(_dir, "s.csv")], _ => [] };
+        var (code, output, err) = Run([command, "--run", _tiny.Run, option, "validation", .. extra]);
+        Assert.True(code == 2, output + err);
+        AssertOneLine(err, $"{option} must be train, test or valid, got 'validation'");
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Theory]
     [InlineData("truncated")]
     [InlineData("bad-magic")]
     public void ACorruptModelFileFailsWithExitOneNamingTheFile(string damage)
