@@ -61,6 +61,9 @@ public sealed class DenseFlowModel : nn.Module
 
     ActivationLayout _activationLayout = ActivationLayout.Auto;
 
+    /// <summary>The ranks whose statistics ActNorm and BatchNorm use, as <see cref="UseStatisticsOf"/> last set them.</summary>
+    public (ICommunicator? Group, bool SynchronizeBatchNorm) StatisticsGroup { get; private set; } = (null, true);
+
     /// <summary>
     /// Data-parallel training: ActNorm's data-dependent initialisation, and BatchNorm when
     /// <paramref name="synchronizeBatchNorm"/>, use the statistics of the global batch of <paramref name="group"/>'s
@@ -68,6 +71,7 @@ public sealed class DenseFlowModel : nn.Module
     /// </summary>
     public void UseStatisticsOf(ICommunicator? group, bool synchronizeBatchNorm = true)
     {
+        StatisticsGroup = (group, synchronizeBatchNorm);
         foreach (var norm in modules().OfType<ActNorm>()) norm.StatisticsGroup = group;
         foreach (var net in modules().OfType<DenseNystromCouplingNet>()) net.StatisticsGroup = synchronizeBatchNorm ? group : null;
     }

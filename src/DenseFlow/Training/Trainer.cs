@@ -172,7 +172,7 @@ public sealed class Trainer : IDisposable
         {
             ModelFile.Save(_model, _run.ModelFile);
             if (_average is not null)
-                using (_average.Apply()) ModelFile.Save(_model, _run.AveragedModelFile);
+                using (_average.Apply(RecalibrateBatchNorm)) ModelFile.Save(_model, _run.AveragedModelFile);
         }
         if (Distributed) _comm.Barrier(); // nobody leaves before rank 0 has written
         return new TrainingResult(_state.Step, _state.Epoch, _state.ElapsedSeconds, lastTest, reason);
@@ -309,6 +309,19 @@ public sealed class Trainer : IDisposable
         return true;
     }
 
+    /// <summary>Training images BatchNorm's statistics are re-estimated on for the weight average (a forward pass each, no gradients).</summary>
+    public const int RecalibrationImages = 1024;
+
+    /// <summary>
+    /// BatchNorm statistics for the weights in the model (the average, while <see cref="WeightAverage.Apply"/> holds it):
+    /// epoch 0's first batches of the training set, with a noise stream of their own, so training draws stay as they were.
+    /// </summary>
+    void RecalibrateBatchNorm()
+    {
+        int count = Math.Min(_train.BatchesPerEpoch, Math.Max(1, RecalibrationImages / Math.Max(1, _options.BatchSize)));
+        BatchNormStatistics.Reestimate(_model, i => _train.GetBatch(0, i).to(_device), count, seed: _options.Seed * 1_000_003L + 7);
+    }
+
     /// <summary>Test bound, inverse error, sample grid and curve at the end of an epoch.</summary>
     /// <remarks>Distributed: rank 0 alone evaluates (eval mode needs no communication); the others go on to the next step's all-reduce and wait there.</remarks>
     double EndEpoch(MetricsLog? metrics, TensorBoardLog? tb, bool partial = false)
@@ -316,8 +329,9 @@ public sealed class Trainer : IDisposable
         if (!Writes || metrics is null || tb is null) return double.NaN;
         using var scope = NewDisposeScope();
         var saved = _model.Noise;
-        // With a weight average, the test bound and samples are those of the averaged weights.
-        using var averaged = _average?.Apply();
+        // With a weight average, the test bound and samples are those of the averaged weights, with BatchNorm
+        // statistics of their own.
+        using var averaged = _average?.Apply(RecalibrateBatchNorm);
         try
         {
             _model.eval();

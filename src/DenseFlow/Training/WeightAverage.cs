@@ -7,7 +7,8 @@ namespace DenseFlow.Training;
 /// Exponential moving average of the trainable parameters (Polyak averaging), for evaluation and sampling.
 /// After optimisation step t (t = 1, 2, …): avg ← d_t·avg + (1 − d_t)·θ with d_t = min(decay, (1 + t)/(10 + t)),
 /// the warm-up of TensorFlow's ExponentialMovingAverage, so early averages are not dominated by the
-/// initial weights. Buffers (BatchNorm running statistics) are not averaged: the live ones are used.
+/// initial weights. Buffers (BatchNorm running statistics) are not averaged; <see cref="Apply"/> can re-estimate
+/// them for the averaged weights (<see cref="BatchNormStatistics"/>), else the live ones are used.
 /// </summary>
 public sealed class WeightAverage : IDisposable
 {
@@ -15,6 +16,7 @@ public sealed class WeightAverage : IDisposable
     public const string StatePrefix = "ema.";
 
     readonly List<(string Name, Tensor Param, Tensor Average)> _entries = new();
+    readonly DenseFlowModel _model;
 
     public double Decay { get; }
 
@@ -22,6 +24,7 @@ public sealed class WeightAverage : IDisposable
     {
         if (!(decay > 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), $"EMA decay must be in (0, 1), got {decay}");
         Decay = decay;
+        _model = model;
         using var _ = no_grad();
         foreach (var (name, p) in model.named_parameters())
         {
@@ -64,16 +67,26 @@ public sealed class WeightAverage : IDisposable
         return true;
     }
 
-    /// <summary>Puts the averaged weights into the model until the returned scope is disposed, then the live ones back.</summary>
-    public IDisposable Apply()
+    /// <summary>
+    /// Puts the averaged weights into the model until the returned scope is disposed, then the live ones back.
+    /// <paramref name="recalibrate"/>, if given, runs with the averaged weights in place (to re-estimate BatchNorm's
+    /// statistics for them, <see cref="BatchNormStatistics"/>); the live buffers come back with the live weights.
+    /// </summary>
+    public IDisposable Apply(Action? recalibrate = null)
     {
         using var _ = no_grad();
         var live = _entries.Select(e => { var c = e.Param.detach().clone(); c.DetachFromDisposeScope(); e.Param.copy_(e.Average); return c; }).ToList();
-        return new Restorer(() =>
+        var buffers = recalibrate is null ? new List<Tensor>() : _model.buffers().ToList();
+        var liveBuffers = buffers.Select(b => { var c = b.detach().clone(); c.DetachFromDisposeScope(); return c; }).ToList();
+        var restorer = new Restorer(() =>
         {
             using var __ = no_grad();
             for (int i = 0; i < _entries.Count; i++) { _entries[i].Param.copy_(live[i]); live[i].Dispose(); }
+            for (int i = 0; i < buffers.Count; i++) { buffers[i].copy_(liveBuffers[i]); liveBuffers[i].Dispose(); }
         });
+        try { recalibrate?.Invoke(); }
+        catch { restorer.Dispose(); throw; }
+        return restorer;
     }
 
     /// <summary>Copies averaged values from checkpoint entries into a model's parameters (loading a run's EMA weights).</summary>
