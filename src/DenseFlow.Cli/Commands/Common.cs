@@ -59,7 +59,22 @@ static class Common
     {
         var weights = WeightsChoice(a);
         var model = run.LoadModel(ParseDevice(a), weights);
-        if (run.LoadsAverage(weights) && Interactive) Spectre.Console.AnsiConsole.MarkupLine("[grey]using the run's weight average (--weights live for the last weights)[/]");
+        if (!run.LoadsAverage(weights)) return model;
+        if (Interactive) Spectre.Console.AnsiConsole.MarkupLine("[grey]using the run's weight average (--weights live for the last weights)[/]");
+        // From the checkpoint the average carries the live weights' BatchNorm statistics: give it its own, as training does.
+        if (!File.Exists(run.AveragedModelFile))
+        {
+            try
+            {
+                if (run.ReestimateAverageStatistics(model) && Interactive)
+                    Spectre.Console.AnsiConsole.MarkupLine($"[grey]weight average from the checkpoint: BatchNorm statistics re-estimated on {BatchNormStatistics.RunImages:N0} training images[/]");
+            }
+            catch (DatasetException e)
+            {
+                // stderr: stdout may be the command's JSON.
+                Console.Error.WriteLine($"note: the weight average keeps the live BatchNorm statistics (its training data did not open: {e.Message})");
+            }
+        }
         return model;
     }
 

@@ -1,3 +1,4 @@
+using DenseFlow.Data;
 using DenseFlow.Model;
 using DenseFlow.Noise;
 using TorchSharp.Modules;
@@ -14,6 +15,21 @@ namespace DenseFlow.Training;
 /// </summary>
 public static class BatchNormStatistics
 {
+    /// <summary>Training images a run's weight average has its statistics re-estimated on (a forward pass each, no gradients).</summary>
+    public const int RunImages = 1024;
+
+    /// <summary>
+    /// The re-estimation a run's weight average gets, wherever it happens (the trainer, or loading the average from a
+    /// checkpoint): epoch 0's first batches of the run's training batches (<see cref="TrainingData.Batches"/>), with a
+    /// noise stream derived from the run's seed, so the same weights always get the same statistics.
+    /// </summary>
+    public static int ForRun(DenseFlowModel model, ImageBatcher train, long runSeed)
+    {
+        int count = Math.Min(train.BatchesPerEpoch, Math.Max(1, RunImages / Math.Max(1, train.BatchSize)));
+        var device = model.Device;
+        return Reestimate(model, i => train.GetBatch(0, i).to(device), count, runSeed * 1_000_003L + 7);
+    }
+
     /// <summary>
     /// Resets every BatchNorm's running statistics and re-accumulates them over <paramref name="count"/> batches of
     /// integer images (<paramref name="batch"/>(i), made and freed one at a time) in training mode without gradients, drawing from its own noise stream (<paramref name="seed"/>), so

@@ -120,6 +120,19 @@ public sealed class RunDirectory
     }
 
     /// <summary>Whether <see cref="LoadModel"/> with these weights gives the weight average.</summary>
+    /// <summary>
+    /// Gives a weight average loaded from the checkpoint (no model-ema.dfn yet: a run in progress, or killed) the BatchNorm
+    /// statistics the trainer would have written with it (<see cref="BatchNormStatistics.ForRun"/> on the run's training
+    /// data, from run.json). Returns false, changing nothing, when there is no run.json.
+    /// </summary>
+    public bool ReestimateAverageStatistics(DenseFlowModel averaged)
+    {
+        if (!File.Exists(OptionsFile)) return false;
+        var options = TrainingOptions.Load(OptionsFile);
+        BatchNormStatistics.ForRun(averaged, TrainingData.Batches(options, TrainingData.Open(options, "train")), options.Seed);
+        return true;
+    }
+
     public bool LoadsAverage(RunWeights weights) =>
         weights == RunWeights.Averaged || (weights == RunWeights.Auto && (File.Exists(AveragedModelFile) || CheckpointHasAverage()));
 

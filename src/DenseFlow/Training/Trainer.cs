@@ -72,8 +72,7 @@ public sealed class Trainer : IDisposable
         // The model's own device: under MPI with shared GPUs each rank's model sits on cuda:LOCAL_RANK, not options.Device.
         _device = model.Device;
         _test = test;
-        var aug = options.Augmentation ?? Datasets.Get(options.Dataset).TrainingAugmentation;
-        _train = new ImageBatcher(train, options.BatchSize, shuffle: true, seed: options.Seed, aug, dropLast: true);
+        _train = TrainingData.Batches(options, train);
         if (_train.BatchesPerEpoch == 0)
             throw new TrainingException($"--batch {options.BatchSize} is larger than the {train.Count} training images");
         _schedule = options.FineTune
@@ -309,18 +308,8 @@ public sealed class Trainer : IDisposable
         return true;
     }
 
-    /// <summary>Training images BatchNorm's statistics are re-estimated on for the weight average (a forward pass each, no gradients).</summary>
-    public const int RecalibrationImages = 1024;
-
-    /// <summary>
-    /// BatchNorm statistics for the weights in the model (the average, while <see cref="WeightAverage.Apply"/> holds it):
-    /// epoch 0's first batches of the training set, with a noise stream of their own, so training draws stay as they were.
-    /// </summary>
-    void RecalibrateBatchNorm()
-    {
-        int count = Math.Min(_train.BatchesPerEpoch, Math.Max(1, RecalibrationImages / Math.Max(1, _options.BatchSize)));
-        BatchNormStatistics.Reestimate(_model, i => _train.GetBatch(0, i).to(_device), count, seed: _options.Seed * 1_000_003L + 7);
-    }
+    /// <summary>BatchNorm statistics for the weights in the model (the average, while <see cref="WeightAverage.Apply"/> holds it); training draws stay as they were.</summary>
+    void RecalibrateBatchNorm() => BatchNormStatistics.ForRun(_model, _train, _options.Seed);
 
     /// <summary>Test bound, inverse error, sample grid and curve at the end of an epoch.</summary>
     /// <remarks>Distributed: rank 0 alone evaluates (eval mode needs no communication); the others go on to the next step's all-reduce and wait there.</remarks>

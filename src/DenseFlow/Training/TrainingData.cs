@@ -16,4 +16,9 @@ public static class TrainingData
         // Only the training images are perturbed: the per-epoch test bound stays on clean images.
         return split == "train" && options.Mutation > 0 ? new MutatedDataset(ds, options.Mutation, options.Seed) : ds;
     }
+
+    /// <summary>The run's training batches: shuffled by its seed, its augmentation (the dataset's reference one by default), full batches only.</summary>
+    public static ImageBatcher Batches(TrainingOptions options, IImageDataset train) =>
+        new(train, options.BatchSize, shuffle: true, seed: options.Seed,
+            options.Augmentation ?? Datasets.Get(options.Dataset).TrainingAugmentation, dropLast: true);
 }
