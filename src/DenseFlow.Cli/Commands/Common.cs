@@ -61,21 +61,28 @@ static class Common
         var model = run.LoadModel(ParseDevice(a), weights);
         if (!run.LoadsAverage(weights)) return model;
         if (Interactive) Spectre.Console.AnsiConsole.MarkupLine("[grey]using the run's weight average (--weights live for the last weights)[/]");
-        // From the checkpoint the average carries the live weights' BatchNorm statistics: give it its own, as training does.
-        if (!File.Exists(run.AveragedModelFile))
-        {
-            try
-            {
-                if (run.ReestimateAverageStatistics(model) && Interactive)
-                    Spectre.Console.AnsiConsole.MarkupLine($"[grey]weight average from the checkpoint: BatchNorm statistics re-estimated on {BatchNormStatistics.RunImages:N0} training images[/]");
-            }
-            catch (DatasetException e)
-            {
-                // stderr: stdout may be the command's JSON.
-                Console.Error.WriteLine($"note: the weight average keeps the live BatchNorm statistics (its training data did not open: {e.Message})");
-            }
-        }
+        WithOwnStatistics(run, model);
         return model;
+    }
+
+    /// <summary>
+    /// A weight average loaded from the checkpoint alone carries the live weights' BatchNorm statistics: give it its own,
+    /// as training does (<see cref="RunDirectory.ReestimateAverageStatistics"/>). If the training data cannot be read,
+    /// say so on stderr (stdout may be the command's JSON) and go on with the live statistics.
+    /// </summary>
+    public static void WithOwnStatistics(RunDirectory run, DenseFlowModel averaged)
+    {
+        if (File.Exists(run.AveragedModelFile)) return;
+        try
+        {
+            int images = run.ReestimateAverageStatistics(averaged);
+            if (images > 0 && Interactive)
+                Spectre.Console.AnsiConsole.MarkupLine($"[grey]weight average from the checkpoint: BatchNorm statistics re-estimated on {images:N0} training images[/]");
+        }
+        catch (Exception e) when (e is DatasetException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"note: {run.Path}: the weight average keeps the live BatchNorm statistics (its training data did not open: {e.Message})");
+        }
     }
 
     /// <summary>A dataset split option (--split, --ood-split): train, test or valid (CelebA's validation split; ImageNet's val is its test).</summary>

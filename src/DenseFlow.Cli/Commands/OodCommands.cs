@@ -330,6 +330,7 @@ static class OodCommands
             config = BackgroundModel.ConfigFor(mainConfig);
             config.Plan();
         }
+        if (config.NumBits != 8) throw a.Error($"--config: num_bits {config.NumBits}, but the datasets hold 8-bit images; train with num_bits 8");
         long? mainSteps = File.Exists(run.CheckpointFile) ? Checkpoint.ReadState(run.CheckpointFile).Step : main.MaxSteps;
         var options = ApplyBudget(a, main with
         {
@@ -346,7 +347,7 @@ static class OodCommands
         // As for `train`: an old background model is replaced only once the data and the model are ready.
         bool overwrite = a.Flag("overwrite");
         return TrainCommands.Execute(bg, options, resume: false, freshConfig: config,
-            createRun: () => RunDirectory.Create(bg.Path, config, options, overwrite));
+            createRun: DenseFlow.Distributed.World.Current.Rank == 0 ? () => RunDirectory.Create(bg.Path, config, options, overwrite) : null);
     }
 
     static TrainingOptions ApplyBudget(Args a, TrainingOptions o, long? defaultSteps)

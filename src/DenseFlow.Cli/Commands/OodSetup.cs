@@ -16,8 +16,12 @@ static class OodSetup
     public static DenseFlowModel LoadModel(RunDirectory run, Args a) => ForScoring(Common.LoadRunModel(a, run), a);
 
     // --weights is about the run's model; the background takes its average when it has one.
-    static DenseFlowModel LoadBackgroundModel(RunDirectory background, Args a) =>
-        ForScoring(background.LoadModel(Common.ParseDevice(a), RunWeights.Auto), a);
+    static DenseFlowModel LoadBackgroundModel(RunDirectory background, Args a)
+    {
+        var model = background.LoadModel(Common.ParseDevice(a), RunWeights.Auto);
+        if (background.LoadsAverage(RunWeights.Auto)) Common.WithOwnStatistics(background, model);
+        return ForScoring(model, a);
+    }
 
     static DenseFlowModel ForScoring(DenseFlowModel model, Args a)
     {

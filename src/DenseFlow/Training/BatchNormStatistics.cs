@@ -18,6 +18,8 @@ public static class BatchNormStatistics
     /// <summary>Training images a run's weight average has its statistics re-estimated on (a forward pass each, no gradients).</summary>
     public const int RunImages = 1024;
 
+    public static bool HasBatchNorm(DenseFlowModel model) => model.modules().OfType<BatchNorm2d>().Any();
+
     /// <summary>
     /// The re-estimation a run's weight average gets, wherever it happens (the trainer, or loading the average from a
     /// checkpoint): epoch 0's first batches of the run's training batches (<see cref="TrainingData.Batches"/>), with a
@@ -34,12 +36,13 @@ public static class BatchNormStatistics
     /// Resets every BatchNorm's running statistics and re-accumulates them over <paramref name="count"/> batches of
     /// integer images (<paramref name="batch"/>(i), made and freed one at a time) in training mode without gradients, drawing from its own noise stream (<paramref name="seed"/>), so
     /// the model's own noise source is not advanced. Momenta, the training/eval mode and the statistics group are
-    /// restored afterwards; parameters are not touched. Returns the number of images used.
+    /// restored afterwards; parameters are not touched. Returns the number of images used (0: nothing changed).
     /// </summary>
     public static int Reestimate(DenseFlowModel model, Func<int, Tensor> batch, int count, long seed)
     {
         var norms = model.modules().OfType<BatchNorm2d>().ToList();
-        if (norms.Count == 0) return 0;
+        // No batch to learn from: keep the statistics there are rather than reset them to 0 and 1.
+        if (norms.Count == 0 || count <= 0) return 0;
         var momenta = norms.Select(n => n.momentum).ToList();
         bool training = model.training;
         var savedNoise = model.Noise;

@@ -123,14 +123,16 @@ public sealed class RunDirectory
     /// <summary>
     /// Gives a weight average loaded from the checkpoint (no model-ema.dfn yet: a run in progress, or killed) the BatchNorm
     /// statistics the trainer would have written with it (<see cref="BatchNormStatistics.ForRun"/> on the run's training
-    /// data, from run.json). Returns false, changing nothing, when there is no run.json.
+    /// data, from run.json). Returns the images used: 0, changing nothing, without run.json, without BatchNorm, or when
+    /// the training data no longer fits the model (a full batch of the model's image size).
     /// </summary>
-    public bool ReestimateAverageStatistics(DenseFlowModel averaged)
+    public int ReestimateAverageStatistics(DenseFlowModel averaged)
     {
-        if (!File.Exists(OptionsFile)) return false;
+        if (!File.Exists(OptionsFile) || !BatchNormStatistics.HasBatchNorm(averaged)) return 0;
         var options = TrainingOptions.Load(OptionsFile);
-        BatchNormStatistics.ForRun(averaged, TrainingData.Batches(options, TrainingData.Open(options, "train")), options.Seed);
-        return true;
+        var train = TrainingData.Open(options, "train");
+        if (averaged.Config.ShapeMismatch(train.Shape) is not null) return 0;
+        return BatchNormStatistics.ForRun(averaged, TrainingData.Batches(options, train), options.Seed);
     }
 
     public bool LoadsAverage(RunWeights weights) =>

@@ -53,6 +53,12 @@ public class OodCliTests : IDisposable
         using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "background", "run.json"))))
             Assert.Equal(0.2, doc.RootElement.GetProperty("mutation").GetDouble(), 12);
         AssertOneLineError(2, Run("train-background", "--run", run, "--config", bgConfig, "--max-steps", "10"), "already holds a background model");
+        // A background of fewer bits than the data is refused before the old one is touched.
+        var before = Directory.GetFiles(Path.Combine(run, "background"), "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        string fiveBit = Path.Combine(_dir, "five-bit.json");
+        File.WriteAllText(fiveBit, (DenseFlow.Model.DenseFlowConfig.Load(bgConfig) with { NumBits = 5 }).ToJson());
+        AssertOneLineError(2, Run("train-background", "--run", run, "--config", fiveBit, "--max-steps", "10", "--overwrite"), "num_bits 5");
+        foreach (var (file, bytes) in before) Assert.True(File.ReadAllBytes(file).AsSpan().SequenceEqual(bytes), $"{file} changed");
 
         // Uniform noise against the test images: well-formed JSON, noise ranked anomalous by the default method.
         string json = Path.Combine(_dir, "noise.json");

@@ -60,9 +60,20 @@ public class BatchNormStatisticsTests : IDisposable
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
         var batches = new[] { Images(1, 8), Images(2, 8) };
 
+        Assert.Equal(0, BatchNormStatistics.Reestimate(model, i => batches[i], 0, seed: 7));
+        var untouched = Buffers(model);
+        Assert.All(untouched, b => Assert.True(Same(b.Value, model.named_buffers().First(n => n.name == b.Key).buffer), $"{b.Key} changed without batches"));
         int used = BatchNormStatistics.Reestimate(model, i => batches[i], 2, seed: 7);
         Assert.Equal(16, used);
         var first = Buffers(model);
+        // Every BatchNorm learnt from both batches in training mode: two batches tracked, statistics away from the reset 0 and 1
+        // (the first test shows that with momentum null these are the plain averages of the batch statistics).
+        foreach (var n in model.modules().OfType<BatchNorm2d>())
+        {
+            Assert.Equal(2L, n.num_batches_tracked!.item<long>());
+            Assert.True(n.running_mean!.abs().max().item<float>() > 1e-4, "running mean still the reset zeros");
+            Assert.True((n.running_var! - 1).abs().max().item<float>() > 1e-4, "running variance still the reset ones");
+        }
         // Whatever the statistics were before (here: perturbed again), the same batches and seed give the same ones.
         DenseFlow.Tests.Model.TestUtil.Perturb(model, 5, std: 0);
         Assert.Contains(model.named_buffers(), b => b.name.EndsWith("running_mean") && !Same(b.buffer, first[b.name]));
@@ -104,7 +115,7 @@ public class BatchNormStatisticsTests : IDisposable
         File.Move(run.AveragedModelFile, Path.Combine(_dir, "kept-ema.dfn"));
         using var fromCheckpoint = run.LoadModel(weights: RunWeights.Averaged);
         foreach (var (name, b) in Buffers(fromCheckpoint)) Assert.True(Same(b, liveBuffers[name]), $"{name}: the checkpoint's average should carry the live statistics");
-        Assert.True(run.ReestimateAverageStatistics(fromCheckpoint));
+        Assert.Equal(128, run.ReestimateAverageStatistics(fromCheckpoint)); // the 8 full batches of the 128 training images
         var written = Buffers(averaged);
         foreach (var (name, b) in Buffers(fromCheckpoint))
             Assert.True(b.allclose(written[name], rtol: 1e-5, atol: 1e-6), $"{name}: re-estimated on load differs from what the trainer wrote");
