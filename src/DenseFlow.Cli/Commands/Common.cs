@@ -93,6 +93,12 @@ static class Common
         return split;
     }
 
+    /// <summary>The readers give 8-bit pixels and nothing reduces them: a model of fewer bits would see values past its bins.</summary>
+    public static void RequireEightBits(Args a, DenseFlowConfig config)
+    {
+        if (config.NumBits != 8) throw a.Error($"--config: num_bits {config.NumBits}, but the datasets hold 8-bit images; train with num_bits 8");
+    }
+
     /// <summary>Refuses a dataset whose images do not fit the model, naming both shapes.</summary>
     public static void CheckShape(DenseFlowModel model, IImageDataset ds, string what)
     {

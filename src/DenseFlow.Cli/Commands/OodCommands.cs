@@ -330,7 +330,7 @@ static class OodCommands
             config = BackgroundModel.ConfigFor(mainConfig);
             config.Plan();
         }
-        if (config.NumBits != 8) throw a.Error($"--config: num_bits {config.NumBits}, but the datasets hold 8-bit images; train with num_bits 8");
+        Common.RequireEightBits(a, config);
         long? mainSteps = File.Exists(run.CheckpointFile) ? Checkpoint.ReadState(run.CheckpointFile).Step : main.MaxSteps;
         var options = ApplyBudget(a, main with
         {

@@ -120,8 +120,7 @@ static class TrainCommands
 
         string dataset = Common.CheckDataset(a, Datasets.FashionMnist.Name);
         var (config, presetName) = Common.ResolveConfig(a, Datasets.Get(dataset).DefaultPreset);
-        // The readers give 8-bit pixels and nothing reduces them: a model of fewer bits would see values past its bins.
-        if (config.NumBits != 8) throw a.Error($"--config: num_bits {config.NumBits}, but the datasets hold 8-bit images; train with num_bits 8");
+        Common.RequireEightBits(a, config);
         var recipe = TrainingRecipe.For(presetName);
         var options = ApplyRunOptions(a, new TrainingOptions
         {

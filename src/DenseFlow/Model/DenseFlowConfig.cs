@@ -45,14 +45,14 @@ public sealed record DenseFlowConfig
     [JsonIgnore] public int Height => InputShape[1];
     [JsonIgnore] public int Width => InputShape[2];
     [JsonIgnore] public int Dimensions => InputShape[0] * InputShape[1] * InputShape[2];
+    [JsonIgnore] public int Blocks => UnitsPerBlock.Length;
+    /// <summary>Noise channels actually appended (0 without augmentation).</summary>
+    [JsonIgnore] public int EffectiveGrowth => Augmentation == AugmentationKind.None ? 0 : GrowthRate;
 
     /// <summary>Null when images of <paramref name="shape"/> fit the model, else what differs (for one-line errors).</summary>
     public string? ShapeMismatch(DenseFlow.Data.ImageShape shape) =>
         shape.Channels == Channels && shape.Height == Height && shape.Width == Width ? null
             : $"images are {shape.Channels}×{shape.Height}×{shape.Width} (channels×height×width), the model expects {Channels}×{Height}×{Width}";
-    [JsonIgnore] public int Blocks => UnitsPerBlock.Length;
-    /// <summary>Noise channels actually appended (0 without augmentation).</summary>
-    [JsonIgnore] public int EffectiveGrowth => Augmentation == AugmentationKind.None ? 0 : GrowthRate;
 
     public static readonly JsonSerializerOptions Json = new()
     {
