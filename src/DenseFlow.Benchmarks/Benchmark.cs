@@ -181,6 +181,8 @@ public static class Benchmark
             Model = o.ModelName,
             RecomputeFraction = o.RecomputeFraction,
             ActivationLayout = o.Layout.Name(),
+            Heap = Host.NativeHeap.Configure(),
+            OneDnn = Host.OneDnnCheck.Ensure(Console.Error),
             InputShape = config.InputShape,
             ParameterCount = measured.Select(m => m.ParameterCount).FirstOrDefault(p => p > 0),
             Threads = threads,

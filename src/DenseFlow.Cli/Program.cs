@@ -30,7 +30,8 @@ var commands = new[]
 
 if (BenchCommand.IsChild(args))
 {
-    Runtime.Initialize();
+    try { Runtime.Initialize(); }
+    catch (UsageException e) { Console.Error.WriteLine(e.Message); return 2; }
     return DenseFlow.Benchmarks.Benchmark.ChildMain(args, Console.Out, Console.Error);
 }
 

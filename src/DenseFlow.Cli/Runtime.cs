@@ -1,4 +1,5 @@
 using DenseFlow.Distributed;
+using DenseFlow.Host;
 
 namespace DenseFlow.Cli;
 
@@ -7,10 +8,14 @@ static class Runtime
     /// <summary>
     /// Joins the MPI job when a launcher started this process (else nothing changes), and sets the torch
     /// threads: oneDNN convolutions dominate DenseFlow's cost, so every core — shared among the ranks on this
-    /// machine — unless DENSEFLOW_THREADS says otherwise. Ranks other than 0 print nothing on stdout.
+    /// machine — unless DENSEFLOW_THREADS says otherwise. Keeps freed tensor memory in the process
+    /// (<see cref="NativeHeap"/>; DENSEFLOW_HEAP=default opts out) and checks oneDNN's convolutions
+    /// (<see cref="OneDnnCheck"/>). Ranks other than 0 print nothing on stdout.
     /// </summary>
     public static void Initialize()
     {
+        try { NativeHeap.Configure(); OneDnnCheck.Ensure(Console.Error); }
+        catch (ArgumentException e) { throw new UsageException($"denseflow: {e.Message}"); }
         var world = World.Initialize();
         int cores = Math.Max(1, Environment.ProcessorCount / Math.Max(1, world.LocalSize));
         int threads = Environment.GetEnvironmentVariable("DENSEFLOW_THREADS") is { } s && int.TryParse(s, out int n) && n > 0 ? n : cores;

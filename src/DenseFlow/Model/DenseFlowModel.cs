@@ -91,6 +91,7 @@ public sealed class DenseFlowModel : nn.Module
     {
         Config = config;
         Plan = config.Plan(); // validates: a bad configuration is refused before any weight exists
+        Host.OneDnnCheck.Ensure(Console.Error);   // once per process: oneDNN off where its convolutions are wrong
         if (initSeed is { } seed) torch.random.manual_seed(seed);
         Noise = noise ?? new SeededNoise(0);
 

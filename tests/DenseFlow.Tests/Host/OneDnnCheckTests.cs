@@ -1,0 +1,69 @@
+using DenseFlow.Host;
+using DenseFlow.Nets;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DenseFlow.Tests.Host;
+
+public sealed class OneDnnCheckTests
+{
+    [Fact]
+    public void The_override_takes_auto_on_or_off_and_refuses_the_rest()
+    {
+        Assert.Equal("auto", OneDnnCheck.Choice(null));
+        Assert.Equal("auto", OneDnnCheck.Choice(" "));
+        Assert.Equal("on", OneDnnCheck.Choice("ON"));
+        Assert.Equal("off", OneDnnCheck.Choice(" off "));
+        var e = Assert.Throws<ArgumentException>(() => OneDnnCheck.Choice("fast"));
+        Assert.Contains("DENSEFLOW_ONEDNN='fast'", e.Message);
+        Assert.Contains("auto, on or off", e.Message);
+    }
+
+    /// <summary>
+    /// What the check is for: after it, every float32 convolution of a partial channel block — both layouts,
+    /// 1×1 and 3×3, forward and both gradients — matches float64 on a heap full of freed NaN blocks. On the Zen-5
+    /// EPYC of docs/RELIABILITY.md this fails with oneDNN left on (NaN and 20–40% errors).
+    /// </summary>
+    [Fact]
+    public void After_the_check_convolutions_with_partial_channel_blocks_are_exact()
+    {
+        string state = OneDnnCheck.Ensure();
+        if (state.StartsWith("on", StringComparison.Ordinal)) return;   // DENSEFLOW_ONEDNN=on: the user took oneDNN as it is
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        foreach (var (inChannels, outChannels) in new[] { (3, 17), (18, 16), (18, 36), (34, 17) })
+        foreach (int kernel in new[] { 1, 3 })
+        foreach (bool channelsLast in new[] { false, true })
+        {
+            var x = randn(new long[] { 8, inChannels, 16, 16 }, generator: generator);
+            var w = randn(new long[] { outChannels, inChannels, kernel, kernel }, generator: generator) * 0.1;
+            var b = randn(new long[] { outChannels }, generator: generator);
+            var gy = randn(new long[] { 8, outChannels, 16, 16 }, generator: generator);
+            Tensor[] Run(ScalarType type, bool nhwc)
+            {
+                var xi = (nhwc ? ActivationLayouts.ToChannelsLast(x) : x).to_type(type).detach().requires_grad_(true);
+                var wi = w.to_type(type).detach().requires_grad_(true);
+                var bi = b.to_type(type).detach().requires_grad_(true);
+                Poison();
+                var y = nn.functional.conv2d(xi, wi, bi, padding: new long[] { kernel / 2, kernel / 2 });
+                Poison();
+                var g = torch.autograd.grad([y], [xi, wi, bi], [(nhwc ? ActivationLayouts.ToChannelsLast(gy) : gy).to_type(type)]);
+                return [y.to_type(ScalarType.Float64), .. g.Select(t => t.to_type(ScalarType.Float64))];
+            }
+            var truth = Run(ScalarType.Float64, false);
+            var got = Run(ScalarType.Float32, channelsLast);
+            string[] names = ["output", "input gradient", "weight gradient", "bias gradient"];
+            for (int i = 0; i < names.Length; i++)
+            {
+                double error = ((got[i] - truth[i]).abs().max() / truth[i].abs().max()).item<double>();
+                Assert.True(error < 1e-4, $"{inChannels}→{outChannels} {kernel}×{kernel} {(channelsLast ? "NHWC" : "NCHW")}: {names[i]} relative error {error:E2} (oneDNN check: {state})");
+            }
+        }
+    }
+
+    static void Poison()
+    {
+        foreach (long size in new long[] { 1 << 16, 1 << 18, 1 << 20, 8 * 48 * 16 * 16 })
+            for (int k = 0; k < 4; k++) full(new long[] { size }, double.NaN).Dispose();
+    }
+}
