@@ -16,7 +16,8 @@ namespace DenseFlow.Host;
 /// </summary>
 public static class OneDnnCheck
 {
-    /// <summary>What <see cref="Ensure"/> found: "exact", "wrong: oneDNN off", "off (DENSEFLOW_ONEDNN)", "on (DENSEFLOW_ONEDNN)", or "not checked".</summary>
+    /// <summary>What <see cref="Ensure"/> found: "exact", "wrong: oneDNN off", "wrong: could not switch oneDNN off",
+    /// "off (DENSEFLOW_ONEDNN)", "on (DENSEFLOW_ONEDNN)", or "not checked".</summary>
     public static string State { get; private set; } = "not checked";
 
     static readonly object Gate = new();
@@ -30,9 +31,14 @@ public static class OneDnnCheck
             if (State != "not checked") return State;
             string choice = Choice(Environment.GetEnvironmentVariable("DENSEFLOW_ONEDNN"));
             if (choice == "on") return State = "on (DENSEFLOW_ONEDNN)";
-            if (choice == "off") { SetEnabled(false); return State = "off (DENSEFLOW_ONEDNN)"; }
+            if (choice == "off")
+                return State = TrySwitchOff() ? "off (DENSEFLOW_ONEDNN)" : throw new ArgumentException("DENSEFLOW_ONEDNN=off: this libtorch has no switch for oneDNN");
             if (Exact()) return State = "exact";
-            SetEnabled(false);
+            if (!TrySwitchOff())
+            {
+                warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check, and oneDNN could not be switched off here; results may be wrong.");
+                return State = "wrong: could not switch oneDNN off";
+            }
             warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check; running libtorch's own (exact, slower). DENSEFLOW_ONEDNN=on overrides.");
             return State = "wrong: oneDNN off";
         }
@@ -97,4 +103,11 @@ public static class OneDnnCheck
     public static bool Enabled => UserEnabledMkldnn(GlobalContext());
 
     internal static void SetEnabled(bool enabled) => SetUserEnabledMkldnn(GlobalContext(), enabled);
+
+    /// <summary>Switches oneDNN off; false where libtorch lacks the Itanium-mangled switch (another OS or build).</summary>
+    static bool TrySwitchOff()
+    {
+        try { SetEnabled(false); return !Enabled; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+    }
 }
