@@ -95,6 +95,8 @@ public static class Benchmark
         var started = DateTimeOffset.Now;
         var total = Stopwatch.StartNew();
         int threads = SetThreads(o);
+        // Before any measurement (and at its thread count), so every figure runs under the settings the report names.
+        string heap = Host.NativeHeap.Configure(), oneDnn = Host.OneDnnCheck.Ensure(Console.Error);
         var config = o.ResolveConfig();
         config.Plan(); // refuse a bad configuration before anything runs
         var names = Expand(o.Only);
@@ -181,8 +183,8 @@ public static class Benchmark
             Model = o.ModelName,
             RecomputeFraction = o.RecomputeFraction,
             ActivationLayout = o.Layout.Name(),
-            Heap = Host.NativeHeap.Configure(),
-            OneDnn = Host.OneDnnCheck.Ensure(Console.Error),
+            Heap = heap,
+            OneDnn = oneDnn,
             InputShape = config.InputShape,
             ParameterCount = measured.Select(m => m.ParameterCount).FirstOrDefault(p => p > 0),
             Threads = threads,

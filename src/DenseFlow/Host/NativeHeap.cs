@@ -6,11 +6,12 @@ namespace DenseFlow.Host;
 /// glibc's heap settings for libtorch's tensors. By default glibc hands every large block back to the kernel
 /// when it is freed (blocks above its mmap threshold are unmapped, the heap top above 2× that threshold is
 /// trimmed), so each training step faults the same activations in again, page by page, zeroed by the kernel.
-/// On virtual machines a page fault is expensive: on the 2-core PVM guests of docs/PERFORMANCE.md
-/// ("The heap: page faults") keeping freed blocks cut the small32x1 training step by about a tenth and left
-/// its peak RSS unchanged. So the process keeps what it freed for the next step: blocks up to 32 MiB (glibc's
-/// largest mmap threshold) come from the heap, and the heap is never trimmed. DENSEFLOW_HEAP=default, or any
-/// glibc malloc setting of the user's own (MALLOC_*_ or GLIBC_TUNABLES), leaves glibc's defaults alone.
+/// On virtual machines a page fault is expensive: on the 2-core Zen-5 PVM guest of docs/PERFORMANCE.md
+/// ("A fourth machine kind: Zen 5 under PVM") keeping freed blocks cut the small32x1 training step by 16% and
+/// left its peak RSS unchanged. So the process keeps what it freed for the next step: blocks up to 32 MiB
+/// (glibc's largest mmap threshold) come from the heap, and the heap top is trimmed only when more than 2 GiB
+/// of it is free. The CLI applies this at start-up; library users call <see cref="Configure"/> themselves.
+/// DENSEFLOW_HEAP=default, or a glibc setting of the user's own for the same parameters, leaves glibc's defaults.
 /// </summary>
 public static class NativeHeap
 {
@@ -33,7 +34,7 @@ public static class NativeHeap
     public static string Configure()
     {
         if (State != "not configured") return State;
-        State = Decide(Environment.GetEnvironmentVariables().Keys.Cast<string>(), Environment.GetEnvironmentVariable("DENSEFLOW_HEAP"));
+        State = DecideHere();
         if (State != "kept") return State;
         try
         {
@@ -50,14 +51,22 @@ public static class NativeHeap
         return State;
     }
 
+    /// <summary>glibc's own environment variables for the parameters set here (and MMAP_MAX, which decides mmap use).</summary>
+    static readonly string[] OwnSettings = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];
+
     /// <summary>"kept" when the settings apply, else the reason they do not (pure: tested without touching the heap).</summary>
-    internal static string Decide(IEnumerable<string> environmentNames, string? denseflowHeap)
+    internal static string Decide(IEnumerable<string> environmentNames, string? denseflowHeap, string? glibcTunables)
     {
+        string choice = denseflowHeap?.Trim().ToLowerInvariant() ?? "";
+        if (choice is not ("" or "keep" or "default")) throw new ArgumentException($"DENSEFLOW_HEAP='{denseflowHeap}': expected keep or default");
         if (!OperatingSystem.IsLinux()) return "not Linux";
-        if (denseflowHeap is { } v && v.Trim().Equals("default", StringComparison.OrdinalIgnoreCase)) return "DENSEFLOW_HEAP=default";
-        if (denseflowHeap is { } w && !w.Trim().Equals("keep", StringComparison.OrdinalIgnoreCase) && w.Trim().Length > 0)
-            throw new ArgumentException($"DENSEFLOW_HEAP='{w}': expected keep or default");
-        var own = environmentNames.FirstOrDefault(n => n == "GLIBC_TUNABLES" || (n.StartsWith("MALLOC_", StringComparison.Ordinal) && n.EndsWith('_')));
-        return own is null ? "kept" : $"{own} is set";
+        if (choice == "default") return "DENSEFLOW_HEAP=default";
+        var own = environmentNames.FirstOrDefault(OwnSettings.Contains);
+        if (own is not null) return $"{own} is set";
+        return glibcTunables?.Contains("glibc.malloc.", StringComparison.Ordinal) == true ? "GLIBC_TUNABLES sets glibc.malloc" : "kept";
     }
+
+    /// <summary><see cref="Decide"/> on this process's environment.</summary>
+    internal static string DecideHere() => Decide(Environment.GetEnvironmentVariables().Keys.Cast<string>(),
+        Environment.GetEnvironmentVariable("DENSEFLOW_HEAP"), Environment.GetEnvironmentVariable("GLIBC_TUNABLES"));
 }

@@ -6,11 +6,11 @@ namespace DenseFlow.Host;
 
 /// <summary>
 /// A self-check of libtorch's oneDNN convolutions on this CPU, and the way out when they are wrong.
-/// On the 2-core AMD EPYC (CPU family 26, Zen 5) of 2026-12-07, libtorch 2.10's oneDNN gives wrong forward
-/// convolutions for NCHW inputs whose channel count is not a multiple of the kernel's block (16 with AVX-512,
-/// 8 with AVX2): the channels it pads the input to are not zeroed, so whatever the reused memory held
-/// (NaN, old activations) enters the result (docs/RELIABILITY.md, "oneDNN on Zen 5"). PyTorch 1.13 on the
-/// same machine, channels-last inputs, float64 and ONEDNN_MAX_CPU_ISA=SSE41 are exact. Where the check fails,
+/// On the 2-core AMD EPYC (CPU family 26, Zen 5) of 2026-12-07, libtorch 2.10's oneDNN gives wrong float32
+/// convolutions where a channel count leaves a partial block: NCHW outputs and input gradients, NHWC 1×1 outputs
+/// with 2 threads; what reused memory held (NaN, old activations) enters the result (docs/RELIABILITY.md,
+/// "oneDNN on Zen 5"; root cause not found). PyTorch 1.13 on the same machine, float64 and
+/// ONEDNN_MAX_CPU_ISA=SSE41 are exact. Where the check fails,
 /// oneDNN is switched off for the process (libtorch then runs its own convolutions: exact, slower).
 /// DENSEFLOW_ONEDNN=on keeps oneDNN regardless, =off switches it off without checking.
 /// </summary>
@@ -64,15 +64,20 @@ public static class OneDnnCheck
             if (channelsLast) x = Nets.ActivationLayouts.ToChannelsLast(x);
             for (int trial = 0; trial < 3; trial++)
             {
-                // Freed NaN blocks of the sizes oneDNN's padded copies need, so the reused memory is poisoned.
-                foreach (long size in new long[] { 4 * 16 * 144, 4 * 32 * 144, 4 * 48 * 144, 48 * 48 * 9 })
-                    for (int k = 0; k < 4; k++) full(new long[] { size }, double.NaN).Dispose();
+                PoisonHeap(4 * 16 * 144, 4 * 32 * 144, 4 * 48 * 144, 48 * 48 * 9);
                 var y = nn.functional.conv2d(x, w, b, padding: padding).to_type(ScalarType.Float64);
                 double error = ((y - truth).abs().max() / truth.abs().max()).item<double>();
                 if (!(error < 1e-4)) return false;   // NaN fails too
             }
         }
         return true;
+    }
+
+    /// <summary>Frees four NaN-filled tensors of each size (elements), so memory reused next holds NaN.</summary>
+    internal static void PoisonHeap(params long[] sizes)
+    {
+        foreach (long size in sizes)
+            for (int k = 0; k < 4; k++) full(new long[] { size }, float.NaN).Dispose();
     }
 
     /// <summary>DENSEFLOW_ONEDNN's value: auto (check; the default), on or off.</summary>
