@@ -5,20 +5,25 @@ using static TorchSharp.torch;
 namespace DenseFlow.Host;
 
 /// <summary>
-/// A self-check of libtorch's oneDNN convolutions on this CPU, and the way out when they are wrong.
-/// On the 2-core AMD EPYC (CPU family 26, Zen 5) of 2026-12-07, libtorch 2.10's oneDNN gives wrong float32
-/// convolutions where a channel count leaves a partial block: NCHW outputs and input gradients, NHWC 1×1 outputs
-/// with 2 threads; what reused memory held (NaN, old activations) enters the result (docs/RELIABILITY.md,
-/// "oneDNN on Zen 5"; root cause not found). PyTorch 1.13 on the same machine, float64 and
-/// ONEDNN_MAX_CPU_ISA=SSE41 are exact. Where the check fails,
-/// oneDNN is switched off for the process (libtorch then runs its own convolutions: exact, slower).
-/// DENSEFLOW_ONEDNN=on keeps oneDNN regardless, =off switches it off without checking.
+/// A self-check of libtorch's oneDNN convolutions on this CPU, and the ways out when they are wrong.
+/// On the 2-core AMD EPYC (CPU family 26, Zen 5, a guest under PVM) of 2026-12-07, libtorch 2.10's oneDNN gave
+/// wrong float32 convolutions where a channel count leaves a partial block (NaN, 14–41% errors): the guest's CPUID
+/// hides the cache topology, so oneDNN believed in 1-byte caches (docs/RELIABILITY.md, "oneDNN on Zen 5").
+/// In auto mode <see cref="OneDnnCacheSizes.Repair"/> first gives oneDNN the sizes the CPU's older leaves report;
+/// then four small convolutions are compared with float64, and where they are still wrong oneDNN is switched off for
+/// the process (libtorch then runs its own convolutions: exact, 4.5× slower there).
+/// DENSEFLOW_ONEDNN=on keeps oneDNN as libtorch set it up (no repair, no check), =off switches it off.
 /// </summary>
 public static class OneDnnCheck
 {
-    /// <summary>What <see cref="Ensure"/> found: "exact", "wrong: oneDNN off", "wrong: could not switch oneDNN off",
+    /// <summary>What <see cref="Ensure"/> found: "exact", "exact (cache sizes repaired)", "wrong: oneDNN off",
+    /// "wrong: could not switch oneDNN off",
     /// "off (DENSEFLOW_ONEDNN)", "on (DENSEFLOW_ONEDNN)", or "not checked".</summary>
     public static string State { get; private set; } = "not checked";
+
+    /// <summary>What <see cref="OneDnnCacheSizes.Repair"/> found at the check ("not run" before it; DENSEFLOW_ONEDNN=on and
+    /// =off skip it).</summary>
+    public static string CacheRepair { get; private set; } = "not run";
 
     static readonly object Gate = new();
 
@@ -33,14 +38,16 @@ public static class OneDnnCheck
             if (choice == "on") return State = "on (DENSEFLOW_ONEDNN)";
             if (choice == "off")
                 return State = TrySwitchOff() ? "off (DENSEFLOW_ONEDNN)" : throw new ArgumentException("DENSEFLOW_ONEDNN=off: this libtorch has no switch for oneDNN");
-            if (Exact()) return State = "exact";
+            CacheRepair = OneDnnCacheSizes.Repair();   // before the check, which tests the repaired oneDNN
+            string repaired = CacheRepair.StartsWith("repaired", StringComparison.Ordinal) ? " (cache sizes repaired)" : "";
+            if (Exact()) return State = "exact" + repaired;
             if (!TrySwitchOff())
             {
                 warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check, and oneDNN could not be switched off here; results may be wrong.");
                 return State = "wrong: could not switch oneDNN off";
             }
             warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check; running libtorch's own (exact, slower). DENSEFLOW_ONEDNN=on overrides.");
-            return State = "wrong: oneDNN off";
+            return State = "wrong: oneDNN off" + repaired;
         }
     }
 
@@ -60,7 +67,11 @@ public static class OneDnnCheck
             var w = randn(new long[] { outChannels, inChannels, kernel, kernel }, generator: generator) * 0.1;
             var b = randn(new long[] { outChannels }, generator: generator);
             long[] padding = [kernel / 2, kernel / 2];
-            var truth = nn.functional.conv2d(x.to_type(ScalarType.Float64), w.to_type(ScalarType.Float64), b.to_type(ScalarType.Float64), padding: padding);
+            // The float64 truth as a matrix product of unfolded patches: a float64 conv2d would try NNPACK, which
+            // prints a warning on every CPU it does not know.
+            var patches = nn.functional.unfold(x.to_type(ScalarType.Float64), kernel, padding: kernel / 2);
+            var truth = (w.to_type(ScalarType.Float64).view(outChannels, -1).matmul(patches) + b.to_type(ScalarType.Float64).view(1, outChannels, 1))
+                .view(4, outChannels, 12, 12);
             if (channelsLast) x = Nets.ActivationLayouts.ToChannelsLast(x);
             for (int trial = 0; trial < 3; trial++)
             {
