@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One training step's oneDNN time by primitive (convolutions per pass / kernel / map size, reorders between
 # NCHW and oneDNN's blocked layout): runs a `denseflow bench` training child with ONEDNN_VERBOSE=1 and
-# aggregates its log with bench/onednn_profile.py. With --reference, also the PyTorch 1.13 port of the same
-# model (bench/torch-port/, needs Debian's python3-torch) on the same preset and batch, right after.
+# aggregates its log with bench/onednn_profile.py over the timed steps (not the first ones, which fault fresh
+# memory in). With --reference, also the PyTorch 1.13 port of the same model (bench/torch-port/, needs
+# Debian's python3-torch) on the same preset and batch, right after.
 # Usage: bash bench/onednn-profile.sh [PRESET] [BATCH] [--reference]      (defaults: small32x1 32)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ ONEDNN_VERBOSE=1 src/DenseFlow.Cli/bin/Release/net10.0/denseflow bench --child \
   "{\"name\":\"train_b$batch\",\"preset\":\"$preset\",\"warmup\":$warmup,\"repeats\":$repeats,\"calibration_repeats\":1,\"seed\":1}" > "$log"
 echo "DenseFlow.NET (TorchSharp, libtorch 2.10), $preset, training step at batch $batch; median step under verbose logging:"
 grep '^{' "$log" | tail -1 | python3 -c "$step_summary"
-python3 bench/onednn_profile.py "$log" $steps
+python3 bench/onednn_profile.py "$log" $steps --last $repeats
 if (( reference )); then
   command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch' 2>/dev/null \
     || { echo "bench/onednn-profile.sh: --reference needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 2; }
@@ -35,5 +36,5 @@ if (( reference )); then
     --warmup $warmup --repeats $repeats > "$log"
   echo; echo "PyTorch 1.13 port (bench/torch-port), same preset and batch; median step under verbose logging:"
   grep '^{' "$log" | tail -1 | python3 -c "$step_summary"
-  python3 bench/onednn_profile.py "$log" $steps
+  python3 bench/onednn_profile.py "$log" $steps --last $repeats
 fi

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Where a training step's oneDNN time goes: aggregates ONEDNN_VERBOSE=1 output per primitive.
 
-    python3 bench/onednn_profile.py LOG STEPS [--json]
+    python3 bench/onednn_profile.py LOG STEPS [--last K] [--json]
 
 LOG is the stdout of a process run with ONEDNN_VERBOSE=1 (oneDNN 3.x lines `onednn_verbose,v1,primitive,exec,...`
 from TorchSharp's libtorch, or oneDNN 2.x lines `onednn_verbose,exec,...` from PyTorch 1.13); STEPS is how many
-training steps it ran (each with a backward pass), to report per step. The calibration conv (64x48x32x32) is
+training steps it ran (each with a backward pass), to report per step. With --last K only the last K steps count
+(the timed ones: the first steps also fault fresh memory in and ran up to 5x slower per call); steps are found where a
+forward convolution follows backward ones. The calibration conv (64x48x32x32) is
 left out. Convolutions are grouped by pass (forward, backward data, backward weights), kernel size and map size,
 with their GFLOP/s (FLOP = 2 MAC); reorders (NCHW <-> oneDNN's blocked layout) by activations and weights.
 `bench/onednn-profile.sh` runs a step under it.
@@ -35,6 +37,26 @@ def records(lines):
             yield f[1], f[2], f[3], f[-2], float(f[-1])
         except (IndexError, ValueError):
             continue
+
+
+def last_steps(lines, k):
+    """The verbose lines of the last k training steps, and how many steps the log holds (its backward passes).
+    A step after the first starts at a forward convolution that follows backward ones."""
+    starts, backward_passes, in_backward = [], 0, False
+    for i, line in enumerate(lines):
+        rec = next(records([line]), None)
+        if rec is None or rec[0] != 'convolution' or any(c in rec[3] for c in CALIBRATION):
+            continue
+        if rec[2].startswith('backward'):
+            backward_passes += not in_backward
+            in_backward = True
+        elif in_backward:
+            starts.append(i)
+            in_backward = False
+    first = backward_passes - k   # index of the first kept step, 0-based
+    if not 0 <= first < backward_passes:
+        return [], backward_passes
+    return (lines if first == 0 else lines[starts[first - 1]:]), backward_passes
 
 
 def profile(lines, steps):
@@ -83,7 +105,7 @@ def implementations(lines, steps):
 
 def main(argv):
     if len(argv) < 3:
-        sys.exit('usage: onednn_profile.py LOG STEPS [--json]')
+        sys.exit('usage: onednn_profile.py LOG STEPS [--last K] [--json]')
     try:
         steps = int(argv[2])
         if steps < 1:
@@ -93,6 +115,18 @@ def main(argv):
     try:
         with open(argv[1], encoding='utf-8', errors='replace') as f:
             lines = f.readlines()
+        if '--last' in argv[3:]:
+            i = argv.index('--last')
+            try:
+                last = int(argv[i + 1]) if i + 1 < len(argv) else 0
+            except ValueError:
+                last = 0
+            if not 1 <= last <= steps:
+                sys.exit(f'onednn_profile.py: --last needs a step count from 1 to STEPS ({steps})')
+            lines, found = last_steps(lines, last)
+            if found != steps:
+                sys.exit(f'onednn_profile.py: {argv[1]} holds {found} training steps, STEPS says {steps}')
+            steps = last
         rows = profile(lines, steps)
         impls = implementations(lines, steps)
     except OSError as e:
