@@ -123,7 +123,10 @@ def main(argv):
                 last = 0
             if not 1 <= last <= steps:
                 sys.exit(f'onednn_profile.py: --last needs a step count from 1 to STEPS ({steps})')
-            lines, found = last_steps(lines, last)
+            kept, found = last_steps(lines, last)
+            if found == 0:
+                sys.exit(f'onednn_profile.py: {argv[1]} has no backward convolutions in oneDNN verbose lines (run with ONEDNN_VERBOSE=1)')
+            lines = kept
             if found != steps:
                 sys.exit(f'onednn_profile.py: {argv[1]} holds {found} training steps, STEPS says {steps}')
             steps = last

@@ -30,6 +30,7 @@ public static class ElfSymbols
     static unsafe Dictionary<string, Symbol> FindIn(string path, string[] names)
     {
         var found = new Dictionary<string, Symbol>(StringComparer.Ordinal);
+        if (new FileInfo(path).Length < 64) throw new InvalidDataException($"{path}: not a little-endian 64-bit ELF file (shorter than an ELF header)");
         var wanted = names.ToDictionary(n => n, n => Encoding.ASCII.GetBytes(n), StringComparer.Ordinal);
         using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         using var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
@@ -42,6 +43,7 @@ public static class ElfSymbols
                 throw new InvalidDataException($"{path}: not a little-endian 64-bit ELF file");
             ulong sectionTable = Read<ulong>(start, 0x28, length);
             int entrySize = Read<ushort>(start, 0x3A, length), count = Read<ushort>(start, 0x3C, length);
+            if (count > 0 && entrySize != 64) throw new InvalidDataException($"section headers of {entrySize} bytes, expected 64");
             for (int s = 0; s < count; s++)
             {
                 long header = (long)sectionTable + (long)s * entrySize;
@@ -49,7 +51,7 @@ public static class ElfSymbols
                 long symbols = (long)Read<ulong>(start, header + 24, length), symbolsSize = (long)Read<ulong>(start, header + 32, length);
                 long linked = (long)sectionTable + (long)Read<uint>(start, header + 40, length) * entrySize;
                 long strings = (long)Read<ulong>(start, linked + 24, length), stringsSize = (long)Read<ulong>(start, linked + 32, length);
-                if (symbols + symbolsSize > length || strings + stringsSize > length)
+                if (!Within(symbols, symbolsSize, length) || !Within(strings, stringsSize, length))
                     throw new InvalidDataException($"{path}: symbol table runs past the end of the file");
                 for (long entry = symbols; entry + 24 <= symbols + symbolsSize; entry += 24)
                 {
@@ -69,6 +71,8 @@ public static class ElfSymbols
         }
         finally { view.SafeMemoryMappedViewHandle.ReleasePointer(); }
     }
+
+    static bool Within(long offset, long size, long length) => offset >= 0 && size >= 0 && offset <= length - size;
 
     static unsafe T Read<T>(byte* start, long offset, long length) where T : unmanaged =>
         offset >= 0 && offset + sizeof(T) <= length ? *(T*)(start + offset) : throw new InvalidDataException("ELF header or section table runs past the end of the file");

@@ -12,6 +12,7 @@ namespace DenseFlow.Host;
 /// 0x80000005/0x80000006 report into oneDNN's copy (a static object found through libtorch_cpu's symbol table),
 /// reads them back through oneDNN's own accessor, and undoes the write if they do not read back.
 /// Kernels oneDNN made before the repair are dropped from its primitive cache: kept, they stayed wrong (measured).
+/// Call it before other threads use oneDNN (<see cref="OneDnnCheck.Ensure"/> does, once per process).
 /// </summary>
 public static class OneDnnCacheSizes
 {
@@ -39,13 +40,15 @@ public static class OneDnnCacheSizes
         return maxExtended < 0x8000001D || (X86Base.CpuId(unchecked((int)0x8000001D), 0).Eax & 0x1F) == 0;
     }
 
-    /// <summary>The per-core L1d, L2 and L3 sizes in bytes from AMD's leaves 0x80000005/0x80000006.</summary>
+    /// <summary>The L1d and L2 sizes per core and the L3 size (the whole cache the leaf describes) in bytes, from
+    /// AMD's leaves 0x80000005/0x80000006. The L3 goes to oneDNN as it is: per-core shares of 1–4 MiB measured the
+    /// same (docs/PERFORMANCE.md, "Zen 5 with oneDNN repaired").</summary>
     public static uint[] LegacyLeafSizes()
     {
         uint l1 = ((uint)X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx >> 24) << 10;
         var l23 = X86Base.CpuId(unchecked((int)0x80000006), 0);
         uint l2 = ((uint)l23.Ecx >> 16) << 10;
-        uint l3 = ((uint)l23.Edx >> 18) * (512u << 10);
+        uint l3 = (uint)Math.Min(uint.MaxValue, ((ulong)(uint)l23.Edx >> 18) * (512u << 10));
         return [l1, l2, l3];
     }
 
@@ -53,7 +56,15 @@ public static class OneDnnCacheSizes
     /// Checks oneDNN's cache sizes and repairs degenerate ones (under 1 KiB). Returns what it found or did, for the
     /// start-up report: "not needed", "repaired: L1 1 B → 48 KiB, …", or "not repaired: reason".
     /// </summary>
-    public static unsafe string Repair()
+    public static string Repair()
+    {
+        lock (Gate) return RepairOnce();
+    }
+
+    // One repair at a time: it writes a process-wide object and empties a process-wide cache.
+    static readonly object Gate = new();
+
+    static unsafe string RepairOnce()
     {
         if (!TopologyHidden()) return "not needed";
         if (Locate(out string? why) is not { } oneDnn) return $"not repaired: {why}";

@@ -46,8 +46,9 @@ public static class OneDnnCheck
                 warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check, and oneDNN could not be switched off here; results may be wrong.");
                 return State = "wrong: could not switch oneDNN off";
             }
-            warn?.WriteLine("denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check; running libtorch's own (exact, slower). DENSEFLOW_ONEDNN=on overrides.");
-            return State = "wrong: oneDNN off" + repaired;
+            string why = CacheRepair.StartsWith("not repaired", StringComparison.Ordinal) ? $" (cache sizes {CacheRepair})" : repaired;
+            warn?.WriteLine($"denseflow: this CPU's oneDNN convolutions gave wrong results in the start-up check{why}; running libtorch's own (exact, slower). DENSEFLOW_ONEDNN=on overrides.");
+            return State = "wrong: oneDNN off" + why;
         }
     }
 

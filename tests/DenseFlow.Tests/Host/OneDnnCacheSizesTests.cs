@@ -16,7 +16,8 @@ public sealed class OneDnnCacheSizesTests
         string state = OneDnnCheck.Ensure();
         if (state.StartsWith("on", StringComparison.Ordinal) || state.StartsWith("off", StringComparison.Ordinal)) return;   // DENSEFLOW_ONEDNN skips the repair
         uint[]? sizes = OneDnnCacheSizes.CurrentSizes(out string? why);
-        if (sizes is null) { Assert.False(OperatingSystem.IsLinux(), $"oneDNN's cache sizes unreadable: {why}"); return; }
+        // Readable sizes are required only where the repair is needed (elsewhere e.g. ARM64 has no Xbyak object).
+        if (sizes is null) { Assert.False(OneDnnCacheSizes.TopologyHidden(), $"oneDNN's cache sizes unreadable: {why}"); return; }
         Assert.True(sizes[0] >= 1024 && sizes[0] <= sizes[1],
             $"oneDNN's per-core caches L1 {sizes[0]} B, L2 {sizes[1]} B, L3 {sizes[2]} B (check: {state}; repair: {OneDnnCheck.CacheRepair})");
         Assert.DoesNotContain("not repaired", OneDnnCheck.CacheRepair);
