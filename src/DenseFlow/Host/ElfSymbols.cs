@@ -39,7 +39,7 @@ public static class ElfSymbols
         try
         {
             long length = (long)view.SafeMemoryMappedViewHandle.ByteLength;
-            if (length < 64 || start[0] != 0x7F || start[1] != (byte)'E' || start[2] != (byte)'L' || start[3] != (byte)'F' || start[4] != 2 || start[5] != 1)
+            if (start[0] != 0x7F || start[1] != (byte)'E' || start[2] != (byte)'L' || start[3] != (byte)'F' || start[4] != 2 || start[5] != 1)
                 throw new InvalidDataException($"{path}: not a little-endian 64-bit ELF file");
             ulong sectionTable = Read<ulong>(start, 0x28, length);
             int entrySize = Read<ushort>(start, 0x3A, length), count = Read<ushort>(start, 0x3C, length);
