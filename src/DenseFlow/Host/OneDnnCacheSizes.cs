@@ -117,6 +117,8 @@ public static class OneDnnCacheSizes
         why = null;
         if (located is not null) return located;
         if (!OperatingSystem.IsLinux()) { why = "not Linux"; return null; }
+        // TorchSharp loads libtorch on its first use, which may not have happened yet in this process.
+        TorchSharp.torch.get_num_threads();
         string? library = LoadedLibraryPath("libtorch_cpu.so");
         if (library is null) { why = "libtorch_cpu.so is not loaded"; return null; }
         string[] names = [PerCoreCacheSize, XbyakCpu, Anchor, GetCacheCapacity, SetCacheCapacity];

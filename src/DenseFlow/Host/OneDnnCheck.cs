@@ -38,8 +38,6 @@ public static class OneDnnCheck
             if (choice == "on") return State = "on (DENSEFLOW_ONEDNN)";
             if (choice == "off")
                 return State = TrySwitchOff() ? "off (DENSEFLOW_ONEDNN)" : throw new ArgumentException("DENSEFLOW_ONEDNN=off: this libtorch has no switch for oneDNN");
-            // TorchSharp loads libtorch on first use; the repair looks for the loaded library, so load it first.
-            torch.get_num_threads();
             CacheRepair = OneDnnCacheSizes.Repair();   // before the check, which tests the repaired oneDNN
             string repaired = CacheRepair.StartsWith("repaired", StringComparison.Ordinal) ? " (cache sizes repaired)" : "";
             if (Exact()) return State = "exact" + repaired;
