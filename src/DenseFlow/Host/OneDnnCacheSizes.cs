@@ -118,7 +118,9 @@ public static class OneDnnCacheSizes
         if (located is not null) return located;
         if (!OperatingSystem.IsLinux()) { why = "not Linux"; return null; }
         // TorchSharp loads libtorch on its first use, which may not have happened yet in this process.
-        TorchSharp.torch.get_num_threads();
+        try { TorchSharp.torch.get_num_threads(); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or NotSupportedException)
+        { why = $"libtorch could not be loaded ({e.GetType().Name})"; return null; }
         string? library = LoadedLibraryPath("libtorch_cpu.so");
         if (library is null) { why = "libtorch_cpu.so is not loaded"; return null; }
         string[] names = [PerCoreCacheSize, XbyakCpu, Anchor, GetCacheCapacity, SetCacheCapacity];
