@@ -124,7 +124,27 @@ public static class OneDnnCheck
     /// <summary>Switches oneDNN off; false where libtorch lacks the Itanium-mangled switch (another OS or build).</summary>
     static bool TrySwitchOff()
     {
-        try { SetEnabled(false); return !Enabled; }
+        try { SetEnabled(false); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+        if (Enabled) return false;
+        QuietNnpack();
+        return true;
+    }
+
+    // at::Context::setUserEnabledNNPACK(bool) (torch.backends.nnpack's switch; not in TorchSharp).
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    /// <summary>
+    /// With oneDNN off libtorch asks NNPACK at every convolution. Where the CPU hides its cache topology (the Zen-5
+    /// guest) NNPACK's cpuinfo finds no caches, NNPACK cannot start, and libtorch prints "Could not initialize NNPACK!
+    /// Reason: Unsupported hardware" at every call before running its own convolution; switching NNPACK off there
+    /// keeps that convolution and drops the noise. Elsewhere NNPACK stays as libtorch set it.
+    /// </summary>
+    static void QuietNnpack()
+    {
+        if (!OneDnnCacheSizes.TopologyHidden()) return;
+        try { SetUserEnabledNnpack(GlobalContext(), false); }
+        catch (EntryPointNotFoundException) { }
     }
 }
