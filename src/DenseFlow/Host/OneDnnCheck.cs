@@ -121,7 +121,8 @@ public static class OneDnnCheck
 
     internal static void SetEnabled(bool enabled) => SetUserEnabledMkldnn(GlobalContext(), enabled);
 
-    /// <summary>Switches oneDNN off; false where libtorch lacks the Itanium-mangled switch (another OS or build).</summary>
+    /// <summary>Switches oneDNN off (and NNPACK where it cannot start, <see cref="QuietNnpack"/>); false where libtorch lacks
+    /// the Itanium-mangled switch (another OS or build).</summary>
     static bool TrySwitchOff()
     {
         try { SetEnabled(false); }
