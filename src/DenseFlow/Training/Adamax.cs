@@ -13,6 +13,7 @@ public sealed class Adamax : IDisposable
     readonly IReadOnlyList<(string Name, Tensor Param)> _params;
     readonly Tensor[] _expAvg;
     readonly Tensor[] _expInf;
+    readonly bool[] _hadGradient;
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double Eps { get; }
@@ -24,14 +25,20 @@ public sealed class Adamax : IDisposable
         Beta1 = beta1; Beta2 = beta2; Eps = eps;
         _expAvg = _params.Select(p => zeros_like(p.Param).DetachFromDisposeScope()).ToArray();
         _expInf = _params.Select(p => zeros_like(p.Param).DetachFromDisposeScope()).ToArray();
+        _hadGradient = new bool[_params.Count];
     }
 
+    /// <summary>
+    /// Drops the gradients (PyTorch 2's set_to_none): backward then hands each parameter its gradient buffer
+    /// instead of adding it to zeros, one fill and one add over every parameter fewer per step. The update stays
+    /// torch 1.13's (zeroed gradients): <see cref="Apply"/> treats a dropped gradient as zeros.
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var (_, p) in _params) p.grad?.zero_();
+        foreach (var (_, p) in _params) p.grad = null;
     }
 
-    /// <summary>One update with learning rate <paramref name="lr"/>; parameters without a gradient are left alone.</summary>
+    /// <summary>One update with learning rate <paramref name="lr"/>; parameters that never had a gradient are left alone.</summary>
     public void Apply(double lr)
     {
         Step++;
@@ -42,9 +49,16 @@ public sealed class Adamax : IDisposable
         {
             var p = _params[i].Param;
             var g = p.grad;
-            if (g is null) continue;
+            if (g is null)
+            {
+                // Never had a gradient: left alone, as torch.optim does. Had one before this step: a zero gradient,
+                // what a zeroed .grad would have held.
+                if (!_hadGradient[i]) continue;
+                g = zeros_like(p);
+            }
+            _hadGradient[i] = true;
             _expAvg[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            _expInf[i].copy_(maximum(_expInf[i].mul_(Beta2), g.abs().add_(Eps)));
+            _expInf[i].mul_(Beta2).clamp_(min: g.abs().add_(Eps)); // max(β2·u, |g| + ε) in place
             p.addcdiv_(_expAvg[i], _expInf[i], value: -clr);
         }
     }
@@ -71,6 +85,7 @@ public sealed class Adamax : IDisposable
                 if (!value.shape.SequenceEqual(target.shape)) throw new InvalidDataException($"optimizer state: entry '{key}' has shape [{string.Join(",", value.shape)}], expected [{string.Join(",", target.shape)}]");
                 target.copy_(value);
             }
+            _hadGradient[i] = _expInf[i].any().item<bool>(); // every update leaves u ≥ ε
         }
         Step = step;
     }

@@ -164,6 +164,65 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void AdamaxWithDroppedGradientsTrainsExactlyAsWithZeroedOnes()
+    {
+        // ZeroGrad drops .grad (backward then writes fresh buffers); torch 1.13 zeroes it and backward adds into
+        // it. Three steps of the same model, draws and batch either way: every parameter bit for bit equal.
+        var x = DenseFlow.Tests.Model.TestUtil.RandomImages(5, 8, TinyModels.FashionMnist);
+        double[][] Train(bool dropGradients)
+        {
+            using var noise = new Noise.SeededNoise(11);
+            using var model = new DenseFlowModel(TinyModels.FashionMnist, noise, initSeed: 3);
+            var named = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)).ToList();
+            using var opt = new Adamax(named);
+            model.train();
+            for (int step = 0; step < 3; step++)
+            {
+                if (dropGradients) opt.ZeroGrad();
+                else foreach (var (_, t) in named) t.grad?.zero_();
+                using var scope = NewDisposeScope();
+                (-model.LogLikelihood(x).mean()).backward();
+                opt.Apply(1e-3);
+            }
+            return named.Select(p => p.Item2.detach().to(ScalarType.Float64).data<double>().ToArray()).ToArray();
+        }
+        var dropped = Train(true);
+        var zeroed = Train(false);
+        Assert.Equal(zeroed.Length, dropped.Length);
+        for (int i = 0; i < zeroed.Length; i++) Assert.Equal(zeroed[i], dropped[i]);
+    }
+
+    [Fact]
+    public void AdamaxTreatsADroppedGradientAsZeroOnceAParameterHasHadOne()
+    {
+        // torch 1.13 keeps a zeroed .grad, so a parameter that got no gradient this step still moves (its
+        // momentum); one that never had a gradient is left alone.
+        var p = new TorchSharp.Modules.Parameter(tensor(new double[] { 1.0, -2.0 }));
+        var q = new TorchSharp.Modules.Parameter(tensor(new double[] { 3.0 }));
+        using var opt = new Adamax(new[] { ("p", (Tensor)p), ("q", (Tensor)q) });
+        double[] g1 = { 0.5, -0.1 };
+        p.grad = tensor(g1);
+        opt.Apply(0.01);
+        opt.ZeroGrad();
+        Assert.Null(p.grad);
+        opt.Apply(0.01);
+        double[] expected = { 1.0, -2.0 }, m = new double[2], u = new double[2];
+        for (int step = 1; step <= 2; step++)
+            for (int i = 0; i < 2; i++)
+            {
+                double g = step == 1 ? g1[i] : 0;
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                u[i] = Math.Max(0.999 * u[i], Math.Abs(g) + 1e-8);
+                expected[i] -= 0.01 / (1 - Math.Pow(0.9, step)) * m[i] / u[i];
+            }
+        var got = p.data<double>().ToArray();
+        Assert.Equal(expected[0], got[0], 12);
+        Assert.Equal(expected[1], got[1], 12);
+        Assert.Equal(3.0, q.data<double>()[0]);
+        Assert.All(opt.State().Where(s => s.Name.EndsWith(".q")), s => Assert.Equal(0.0, s.Value.abs().max().item<double>()));
+    }
+
+    [Fact]
     public void WarmupThenConstantOrDecay()
     {
         var official = new LearningRateSchedule(ScheduleKind.Official, 1e-3, 100, 0.9);
