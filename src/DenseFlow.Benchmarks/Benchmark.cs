@@ -183,6 +183,7 @@ public static class Benchmark
             Model = o.ModelName,
             RecomputeFraction = o.RecomputeFraction,
             ActivationLayout = o.Layout.Name(),
+            Allocator = Host.NativeAllocator.IsLoaded() ? "tcmalloc" : "glibc",
             Heap = heap,
             OneDnn = oneDnn,
             InputShape = config.InputShape,

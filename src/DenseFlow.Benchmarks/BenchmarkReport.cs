@@ -18,6 +18,9 @@ public sealed record BenchmarkReport
     /// <summary>Memory layout of the dense blocks' activations (auto, channels-first, channels-last).</summary>
     public string ActivationLayout { get; init; } = "auto";
 
+    /// <summary>malloc of the measuring processes: tcmalloc when preloaded (<see cref="Host.NativeAllocator"/>), else glibc.</summary>
+    public string Allocator { get; init; } = "";
+
     /// <summary>glibc heap settings of the measuring processes (<see cref="Host.NativeHeap.State"/>: kept, or why glibc's defaults applied).</summary>
     public string Heap { get; init; } = "";
 
@@ -79,7 +82,7 @@ public sealed record BenchmarkReport
         sb.AppendLine($"DenseFlow benchmark: {Model} ({string.Join("×", InputShape)}, {ParameterCount:N0} parameters), {Threads} threads, "
                       + $"{(Isolated ? "one process per measurement" : "one process (peak RSS not isolated)")}"
                       + (RecomputeFraction > 0 ? $"; training recomputes {RecomputeFraction:P0} of the coupling networks" : "")
-                      + $"; dense-block layout {ActivationLayout}" + (Heap.Length > 0 ? $"; freed heap {Heap}" : "") + (OneDnn.Length > 0 ? $"; oneDNN {OneDnn}" : ""));
+                      + $"; dense-block layout {ActivationLayout}" + (Allocator.Length > 0 ? $"; malloc {Allocator}" : "") + (Heap.Length > 0 ? $"; freed heap {Heap}" : "") + (OneDnn.Length > 0 ? $"; oneDNN {OneDnn}" : ""));
         sb.AppendLine($"machine: {Machine}; started {StartedAt}; load average {F(LoadAverageStart)} → {F(LoadAverageEnd)}");
         sb.AppendLine($"forward conv work: {F(ConvGflopsPerImage, "F2")} GFLOP/image (without the invertible 1×1 convs {F(ConvBreakdown.WithoutInvertible1x1, "F2")}); "
                       + $"calibration conv {F(CalibrationGflop, "F3")} GFLOP");

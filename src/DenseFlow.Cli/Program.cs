@@ -10,7 +10,7 @@ namespace DenseFlow.Cli;
 /// <summary>The `denseflow` tool: a thin command layer over the library. <see cref="Run"/> is also what the tests call.</summary>
 public static class DenseFlowCli
 {
-    public static int Main(string[] args) => Run(args);
+    public static int Main(string[] args) => AllocatorRelaunch.TryRun(args) ?? Run(args);
 
     public static int Run(string[] args)
     {
