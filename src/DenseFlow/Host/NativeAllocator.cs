@@ -5,9 +5,10 @@ namespace DenseFlow.Host;
 /// activation and gradient blocks; glibc's malloc spends a few percent of the step's CPU samples in
 /// <c>_int_malloc</c>, <c>malloc_consolidate</c> and <c>unlink_chunk</c> on the main thread while the other
 /// OpenMP thread waits. gperftools' tcmalloc (Debian's <c>libtcmalloc-minimal4</c>) does the same work faster:
-/// on the Zen-5 EPYC of docs/PERFORMANCE.md ("Zen 5, stop 33") the fmnist-cpu step fell 6–23% and the small32x1
-/// step by up to 10%, with lower peak RSS. malloc can only be replaced before the process starts (LD_PRELOAD),
-/// so the CLI starts itself again with the library preloaded (<see cref="Plan"/>) and waits for that process.
+/// on the Zen-5 EPYC of docs/PERFORMANCE.md ("Zen 5, stop 33") the fmnist-cpu step fell 6–23% (4 alternating
+/// pairs) and the small32x1 step 8–10% in 2 of 3 pairs (5% slower in the third), with lower peak RSS. malloc can
+/// only be replaced before the process starts (LD_PRELOAD), so the CLI starts itself again with the library
+/// preloaded (<see cref="Plan"/>) and waits for that process.
 /// DENSEFLOW_ALLOCATOR=glibc keeps glibc's malloc; without the library, or under an MPI launcher (whose
 /// processes must not be replaced by children), glibc's malloc stays too.
 /// </summary>
