@@ -24,7 +24,7 @@ public static class NativeAllocator
         ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"];
 
     /// <summary>What to do at start-up: <paramref name="Preload"/> the library's path to start again with, or null
-    /// to run here; <paramref name="Reason"/> says which, for the bench header and the docs.</summary>
+    /// to run here; <paramref name="Reason"/> says which and why (for tests and diagnostics).</summary>
     public readonly record struct Decision(string? Preload, string Reason);
 
     /// <summary>The decision for an environment (pure: tested without starting processes).</summary>
