@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DenseFlow.Host;
 
 namespace DenseFlow.Tests.Host;
@@ -40,20 +39,9 @@ public sealed class NativeAllocatorTests
         Assert.Equal(Lib + ":/opt/mine.so", NativeAllocator.PreloadValue(Lib, "/opt/mine.so"));
     }
 
-    static (int Code, string Out, string Err) Cli(string? allocator, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "denseflow.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("DENSEFLOW_ALLOCATOR");
-        psi.Environment.Remove(NativeAllocator.RelaunchedVariable);
-        if (allocator is not null) psi.Environment["DENSEFLOW_ALLOCATOR"] = allocator;
-        using var child = Process.Start(psi)!;
-        var err = child.StandardError.ReadToEndAsync();
-        string stdout = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        return (child.ExitCode, stdout, err.Result);
-    }
+    /// <summary>The CLI in a fresh process, DENSEFLOW_ALLOCATOR as given (null: unset) and never marked as started again.</summary>
+    static (int Code, string Out, string Err) Cli(string? allocator, params string[] args) =>
+        DenseFlow.Tests.Cli.CliProcess.Run(new Dictionary<string, string?> { ["DENSEFLOW_ALLOCATOR"] = allocator, [NativeAllocator.RelaunchedVariable] = null }, args);
 
     [Fact]
     public void A_command_runs_with_tcmalloc_where_installed_and_keeps_its_output_and_exit_code()

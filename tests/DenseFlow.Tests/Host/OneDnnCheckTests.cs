@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DenseFlow.Host;
 using DenseFlow.Tests.IO;
 using DenseFlow.Nets;
@@ -88,17 +87,9 @@ public sealed class OneDnnCheckTests
     [Fact]
     public void With_oneDNN_off_a_command_is_exact_and_prints_no_NNPACK_warnings()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "denseflow.dll"));
-        psi.ArgumentList.Add("verify-reference");
-        psi.ArgumentList.Add(FixturePaths.OfficialSmall);
-        psi.Environment["DENSEFLOW_ONEDNN"] = "off";
-        using var child = Process.Start(psi)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        string stdout = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        string err = stderr.Result;
-        Assert.True(child.ExitCode == 0, stdout + err);
+        var (code, stdout, err) = DenseFlow.Tests.Cli.CliProcess.Run(new Dictionary<string, string?> { ["DENSEFLOW_ONEDNN"] = "off" },
+            "verify-reference", FixturePaths.OfficialSmall);
+        Assert.True(code == 0, stdout + err);
         Assert.Contains("verify-reference: PASSED", stdout);
         Assert.DoesNotContain("NNPACK", err);
     }
