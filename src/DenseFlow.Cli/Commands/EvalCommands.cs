@@ -56,7 +56,7 @@ static class EvalCommands
             new OptionSpec("limit", "score only the first N images", Meta: "N"),
             new OptionSpec("batch", "images per pass (default 64)", Meta: "B"),
             new OptionSpec("seed", "seed of the draws (default 0)", Meta: "S"),
-            new OptionSpec("method", $"OOD score written next to bpd: {string.Join(", ", OodMethods.Names.Keys)} (default {OodMethods.NameOf(OodMethods.Default)}, or {OodMethods.NameOf(OodMethods.DefaultWithoutBackground)} when the run has no background model; see docs/OOD.md)", Meta: "NAME"),
+            new OptionSpec("method", $"OOD score written next to bpd: {string.Join(", ", OodMethods.Names.Keys)} (default {OodMethods.NameOf(OodMethods.Default)}, or {OodMethods.NameOf(OodMethods.DefaultWithoutTrainingData)} when the run names no training data; see docs/OOD.md)", Meta: "NAME"),
             OodSetup.TypicalImages,
             Common.LayoutOption,
             Common.Weights,
@@ -142,7 +142,7 @@ static class EvalCommands
         bool needBackground = asked is { } q ? OodMethods.NeedsBackground(q) : OodMethods.NeedsBackground(OodMethods.Default);
         using var background = needBackground ? OodSetup.LoadBackground(run, model, a) : null;
         if (asked is { } r && OodMethods.NeedsBackground(r) && background is null) throw OodSetup.NoBackground(a, run, $"--method {OodMethods.NameOf(r)}");
-        var method = asked ?? OodMethods.DefaultFor(background is not null);
+        var method = asked ?? OodMethods.DefaultFor(background is not null, hasTrainingData: options is not null);
 
         var s = model.Config.InputShape;
         IImageDataset ds;
@@ -173,8 +173,10 @@ static class EvalCommands
             method = chosen;
             if (why is not null) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
         }
-        var measured = OodScorer.Measure(model, background, ds, new[] { method }, bound);
-        var scores = OodScorer.Scores(method, measured, typical);
+        using var neighbours = OodMethods.NeedsNeighbours(method) ? new NeighbourReference(OodSetup.TypicalSource(run, options)) : null;
+        var scale = method == OodMethod.ComplexityNeighbours ? OodScorer.Scale(typical!, OodSetup.TypicalSource(run, options), neighbours!) : null;
+        var measured = OodScorer.Measure(model, background, ds, new[] { method }, bound, neighbours: neighbours);
+        var scores = OodScorer.Scores(method, measured, typical, scale);
         var names = ds is FolderDataset fd ? fd.Files : null;
         string methodName = OodMethods.NameOf(method);
         var csv = new StringBuilder(method == OodMethod.Bpd ? "index,image,bpd\n" : $"index,image,bpd,{methodName}\n");

@@ -106,9 +106,9 @@ static class OodCommands
         using var background = OodSetup.LoadBackground(run, model, a);
         var methods = OodSetup.ParseMethods(a, background is not null, run);
         // The default may fall back to bpd (see OodMethods.Choose); both candidates are always scored.
-        foreach (var m in new[] { OodMethods.DefaultFor(background is not null), OodMethods.WeakModelFallback })
+        var defaultMethod = OodMethods.DefaultFor(background is not null, hasTrainingData: options is not null);
+        foreach (var m in new[] { defaultMethod, OodMethods.WeakModelFallback })
             if (!methods.Contains(m)) methods.Add(m);
-        var defaultMethod = OodMethods.DefaultFor(background is not null);
         var shape = model.Config.InputShape;
 
         // In-distribution: the test split of the run's data (without the classes it was trained without).
@@ -153,6 +153,8 @@ static class OodCommands
         if (File.Exists(outDir)) throw a.Error($"--out {outDir}: is a file, expected a directory");
 
         TypicalBpd? typical = null;
+        NeighbourReference? neighbours = null;
+        CombinedScale? scale = null;
         var scored = new List<ScoredSet>();
         var sets = new[] { ("in-distribution", inDist, (IReadOnlyList<string>?)null), ("ood", ood, oodNames) };
         int passes = background is not null && methods.Any(OodMethods.NeedsBackground) ? 2 : 1;
@@ -165,10 +167,18 @@ static class OodCommands
                 started("typical bpd (training images)", Math.Min(typicalImages, source.Count));
                 typical = OodScorer.Typical(model, source, Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages, advance);
             }
+            if (methods.Any(OodMethods.NeedsNeighbours))
+            {
+                var source = OodSetup.TypicalSource(run, options);
+                started("neighbour reference (training images)", 1);
+                neighbours = new NeighbourReference(source);
+                if (methods.Contains(OodMethod.ComplexityNeighbours)) scale = OodScorer.Scale(typical!, source, neighbours);
+                advance(1);
+            }
             foreach (var (label, images, names) in sets)
             {
                 started(label == "ood" ? oodLabel : $"{dataset} test", images.Count * passes);
-                var m = OodScorer.Measure(model, background, images, methods, bound, advance);
+                var m = OodScorer.Measure(model, background, images, methods, bound, advance, neighbours);
                 scored.Add(new ScoredSet(label, images, m, names ?? Enumerable.Range(0, images.Count).Select(i => $"{images.Name}:{i}").ToArray()));
             }
         }
@@ -184,6 +194,7 @@ static class OodCommands
                 });
         else Work((name, total) => { if (!quiet) Console.WriteLine($"scoring {name}: {total} model passes"); }, _ => { });
 
+        neighbours?.Dispose();
         var (chosen, why) = OodMethods.Choose(background is not null, typical);
         defaultMethod = chosen;
         if (why is not null && !quiet) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
@@ -196,14 +207,16 @@ static class OodCommands
         var table = new Table().AddColumns("method", "AUROC", "AUPRC", "FPR@95%TPR", "extra ms/image");
         foreach (var m in methods)
         {
-            var si = OodScorer.Scores(m, inM, typical);
-            var so = OodScorer.Scores(m, oodM, typical);
+            var si = OodScorer.Scores(m, inM, typical, scale);
+            var so = OodScorer.Scores(m, oodM, typical, scale);
             scoreColumns[m] = (si, so);
             double extra = m switch
             {
                 OodMethod.Ratio => Ms("background_bpd"),
                 OodMethod.Complexity => Ms("png"),
                 OodMethod.ComplexityWebp => Ms("webp"),
+                OodMethod.Neighbours => Ms("neighbours"),
+                OodMethod.ComplexityNeighbours => Ms("png") + Ms("neighbours"),
                 _ => 0,
             };
             var r = new Dictionary<string, double>

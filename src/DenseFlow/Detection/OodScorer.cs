@@ -32,7 +32,7 @@ public static class OodScorer
 
     /// <summary>Everything <paramref name="methods"/> need for <paramref name="images"/>; <paramref name="advance"/> counts model passes (images × models).</summary>
     public static ImageMeasurements Measure(DenseFlowModel model, DenseFlowModel? background, IImageDataset images, IEnumerable<OodMethod> methods,
-        BoundSettings settings, Action<int>? advance = null)
+        BoundSettings settings, Action<int>? advance = null, NeighbourReference? neighbours = null)
     {
         var set = methods.ToHashSet();
         var seconds = new Dictionary<string, double>();
@@ -50,19 +50,28 @@ public static class OodScorer
             if (background is null) throw new InvalidOperationException("the ratio score needs a background model");
             bg = Timed("background_bpd", () => ModelBpd(background, images, settings, advance));
         }
-        double[]? png = set.Contains(OodMethod.Complexity) ? Timed("png", () => CompressedLength.BitsPerDim(images, LosslessCodec.Png)) : null;
+        double[]? png = set.Any(OodMethods.NeedsPng) ? Timed("png", () => CompressedLength.BitsPerDim(images, LosslessCodec.Png)) : null;
         double[]? webp = set.Contains(OodMethod.ComplexityWebp) ? Timed("webp", () => CompressedLength.BitsPerDim(images, LosslessCodec.Webp)) : null;
-        return new ImageMeasurements(bpd, bg, png, webp, seconds);
+        double[]? near = null;
+        if (set.Any(OodMethods.NeedsNeighbours))
+        {
+            if (neighbours is null) throw new InvalidOperationException("the knn scores need the training images as a neighbour reference");
+            near = Timed("neighbours", () => neighbours.Distances(images));
+        }
+        return new ImageMeasurements(bpd, bg, png, webp, seconds, near);
     }
 
     /// <summary>The per-image score of one method (higher = more anomalous).</summary>
-    public static double[] Scores(OodMethod method, ImageMeasurements m, TypicalBpd? typical = null) => method switch
+    public static double[] Scores(OodMethod method, ImageMeasurements m, TypicalBpd? typical = null, CombinedScale? scale = null) => method switch
     {
         OodMethod.Bpd => (double[])m.Bpd.Clone(),
         OodMethod.Complexity => Difference(m.Bpd, m.PngBpd ?? throw Missing("PNG lengths")),
         OodMethod.ComplexityWebp => Difference(m.Bpd, m.WebpBpd ?? throw Missing("WebP lengths")),
         OodMethod.Ratio => Difference(m.Bpd, m.BackgroundBpd ?? throw Missing("the background model's bpd")),
         OodMethod.Typicality => (typical ?? throw Missing("the typical bpd")).Score(m.Bpd),
+        OodMethod.Neighbours => (double[])(m.NeighbourDistance ?? throw Missing("the neighbour distances")).Clone(),
+        OodMethod.ComplexityNeighbours => (scale ?? throw Missing("the training images' scale")).Score(
+            Difference(m.Bpd, m.PngBpd ?? throw Missing("PNG lengths")), m.NeighbourDistance ?? throw Missing("the neighbour distances")),
         _ => throw new ArgumentOutOfRangeException(nameof(method)),
     };
 
@@ -76,6 +85,18 @@ public static class OodScorer
         var typical = TypicalBpd.FromScores(bpd, settings.K, settings.Seed, modelStamp, CompressedLength.BitsPerDim(subset, LosslessCodec.Png).Average());
         typical.Save(cacheFile);
         return typical;
+    }
+
+    /// <summary>
+    /// The scale of the complexity-knn score from the typical bpd's training images (the first
+    /// <see cref="TypicalBpd.Images"/> of <paramref name="train"/>, which must be the reference's first images):
+    /// their complexity scores and their leave-one-out neighbour distances.
+    /// </summary>
+    public static CombinedScale Scale(TypicalBpd typical, IImageDataset train, NeighbourReference neighbours)
+    {
+        var subset = new LimitedDataset(train, typical.Images);
+        var complexity = Difference(typical.Bpd, CompressedLength.BitsPerDim(subset, LosslessCodec.Png));
+        return CombinedScale.From(complexity, neighbours.LeaveOneOut(typical.Images));
     }
 
     static double[] Difference(double[] a, double[] b) => a.Select((v, i) => v - b[i]).ToArray();

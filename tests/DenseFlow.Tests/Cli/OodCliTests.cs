@@ -70,13 +70,15 @@ public class OodCliTests : IDisposable
             var root = doc.RootElement;
             string def = root.GetProperty("default_method").GetString()!;
             var methods = root.GetProperty("methods");
-            foreach (var name in new[] { "bpd", "complexity", "complexity-webp", "ratio", "typicality" })
+            foreach (var name in new[] { "bpd", "complexity", "complexity-webp", "ratio", "typicality", "knn", "complexity-knn" })
             {
                 var m = methods.GetProperty(name);
                 foreach (var field in new[] { "auroc", "auprc", "fpr_at_95_tpr" })
                     Assert.InRange(m.GetProperty(field).GetDouble(), 0.0, 1.0);
             }
             Assert.True(methods.GetProperty(def).GetProperty("auroc").GetDouble() >= 0.9, $"default {def}: {methods.GetProperty(def)}");
+            // Noise is far from every training image, whatever the model learned.
+            Assert.Equal(1.0, methods.GetProperty("knn").GetProperty("auroc").GetDouble(), 12);
             Assert.True(root.GetProperty("typicality_test").GetProperty("ood").GetProperty("atypical").GetBoolean());
         }
         Assert.True(File.Exists(Path.Combine(outDir, "roc.png")));
@@ -101,6 +103,17 @@ public class OodCliTests : IDisposable
             var p = l.Split(',');
             Assert.True(double.Parse(p[3], CultureInfo.InvariantCulture) < double.Parse(p[2], CultureInfo.InvariantCulture));
         });
+
+        // score --method knn gives the in-distribution test images the distances ood gave them (same images, same reference).
+        string knnCsv = Path.Combine(_dir, "knn.csv");
+        var knn = Run("score", "--run", run, "--limit", "6", "--method", "knn", "--out", knnCsv);
+        Assert.True(knn.Code == 0, knn.Out + knn.Err);
+        var knnLines = File.ReadAllLines(knnCsv);
+        Assert.Equal("index,image,bpd,knn", knnLines[0]);
+        int column = Array.IndexOf(csv[0].Split(','), "score_knn");
+        Assert.True(column > 0, csv[0]);
+        for (int i = 0; i < 6; i++)
+            Assert.Equal(double.Parse(csv[1 + i].Split(',')[column], CultureInfo.InvariantCulture), double.Parse(knnLines[1 + i].Split(',')[3], CultureInfo.InvariantCulture), 12);
 
         // Bad input: one line, exit 2 (usage) or 1 (failure), nothing written.
         string badOut = Path.Combine(_dir, "bad-out");

@@ -3,8 +3,9 @@ using DenseFlow.Detection;
 namespace DenseFlow.Tests.Detection;
 
 /// <summary>
-/// The default OOD score as docs/OOD.md states it: `complexity` (PNG), which needs no background model, unless the
-/// model does not code its own training images better than PNG does, in which case plain `bpd` with a reason.
+/// The default OOD score as docs/OOD.md states it: `complexity-knn`, which needs no background model but the run's
+/// training images; `complexity` (PNG) when the run names none; plain `bpd` with a reason when the model does not
+/// code its own training images better than PNG does.
 /// </summary>
 public class DefaultMethodTests
 {
@@ -14,18 +15,19 @@ public class DefaultMethodTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void WithoutTypicalBpd_TheDefaultIsPngComplexity_WithOrWithoutBackground(bool hasBackground)
+    public void WithoutTrainingData_TheDefaultIsPngComplexity_WithOrWithoutBackground_AndSaysWhy(bool hasBackground)
     {
         var (method, reason) = OodMethods.Choose(hasBackground, null);
         Assert.Equal(OodMethod.Complexity, method);
-        Assert.Null(reason);
+        Assert.Contains("names no training data", reason);
+        Assert.Equal(OodMethod.Complexity, OodMethods.DefaultFor(hasBackground, hasTrainingData: false));
     }
 
     [Fact]
-    public void AModelThatBeatsPng_KeepsComplexity()
+    public void AModelThatBeatsPng_KeepsComplexityKnn()
     {
         var (method, reason) = OodMethods.Choose(false, Typical(3.6, 5.24));
-        Assert.Equal(OodMethod.Complexity, method);
+        Assert.Equal(OodMethod.ComplexityNeighbours, method);
         Assert.Null(reason);
     }
 
@@ -46,6 +48,6 @@ public class DefaultMethodTests
     {
         // Caches written before the PNG figure existed carry 0: no evidence the model is weak.
         var (method, _) = OodMethods.Choose(false, Typical(5.5, 0));
-        Assert.Equal(OodMethod.Complexity, method);
+        Assert.Equal(OodMethod.ComplexityNeighbours, method);
     }
 }
