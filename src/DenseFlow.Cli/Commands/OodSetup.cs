@@ -48,8 +48,12 @@ static class OodSetup
     {
         if (a.String("methods") is not { } list)
         {
-            var all = OodMethods.All.Where(m => hasBackground || !OodMethods.NeedsBackground(m)).ToList();
+            bool hasTrainingData = File.Exists(run.OptionsFile);
+            var all = OodMethods.All.Where(m => (hasBackground || !OodMethods.NeedsBackground(m))
+                && (hasTrainingData || !(OodMethods.NeedsTypical(m) || OodMethods.NeedsNeighbours(m)))).ToList();
             if (!hasBackground) Note(run);
+            if (!hasTrainingData)
+                AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {run.OptionsFile} is missing, so the run names no training data: {string.Join(", ", OodMethods.All.Where(m => OodMethods.NeedsTypical(m) || OodMethods.NeedsNeighbours(m)).Select(OodMethods.NameOf))} are left out");
             return all;
         }
         var result = new List<OodMethod>();
@@ -85,7 +89,7 @@ static class OodSetup
     /// <summary>The training images the typical bpd is taken from: the run's training split with its class filter.</summary>
     public static IImageDataset TypicalSource(RunDirectory run, TrainingOptions? options)
     {
-        if (options is null) throw new UsageException($"the typicality score needs the run's training data, and {run.OptionsFile} is missing (it names the dataset)");
+        if (options is null) throw new UsageException($"the typicality, knn and complexity-knn scores need the run's training data, and {run.OptionsFile} is missing (it names the dataset)");
         return TrainingData.Open(options with { Mutation = 0, TrainLimit = null }, "train");
     }
 

@@ -115,6 +115,25 @@ public class OodCliTests : IDisposable
         for (int i = 0; i < 6; i++)
             Assert.Equal(double.Parse(csv[1 + i].Split(',')[column], CultureInfo.InvariantCulture), double.Parse(knnLines[1 + i].Split(',')[3], CultureInfo.InvariantCulture), 12);
 
+        // A run that names no training data (no run.json, as after import): complexity is the default, the scores
+        // that need training images are left out, and asking for one is one line naming the missing file.
+        string bare = Path.Combine(_dir, "bare");
+        Directory.CreateDirectory(bare);
+        foreach (var f in Directory.GetFiles(run).Where(f => f.EndsWith(".dfn") || f.EndsWith("config.json")))
+            File.Copy(f, Path.Combine(bare, Path.GetFileName(f)));
+        string bareJson = Path.Combine(_dir, "bare.json");
+        var bareOod = Run("ood", "--run", bare, "--dataset", "fashion-mnist", "--ood-synthetic", "noise", "--limit", "8", "--out", Path.Combine(_dir, "bare-out"), "--json", bareJson);
+        Assert.True(bareOod.Code == 0, bareOod.Out + bareOod.Err);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(bareJson)))
+        {
+            Assert.Equal("complexity", doc.RootElement.GetProperty("default_method").GetString());
+            var names = doc.RootElement.GetProperty("methods").EnumerateObject().Select(p => p.Name).ToArray();
+            Assert.DoesNotContain("knn", names);
+            Assert.DoesNotContain("typicality", names);
+        }
+        AssertOneLineError(2, Run("ood", "--run", bare, "--dataset", "fashion-mnist", "--ood-synthetic", "noise", "--limit", "8", "--methods", "knn", "--out", Path.Combine(_dir, "bare-out2")), "run.json is missing");
+        Assert.False(Directory.Exists(Path.Combine(_dir, "bare-out2")));
+
         // Bad input: one line, exit 2 (usage) or 1 (failure), nothing written.
         string badOut = Path.Combine(_dir, "bad-out");
         string badJson = Path.Combine(_dir, "bad.json");
