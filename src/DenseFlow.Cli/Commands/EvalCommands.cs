@@ -164,8 +164,11 @@ static class EvalCommands
         }
         Common.CheckShape(model, ds, source);
         // Without --method the typical bpd also decides the default (OodMethods.Choose).
+        // The training split is opened at most once, for the typical bpd and the neighbour reference.
+        IImageDataset? train = null;
+        IImageDataset Train() => train ??= OodSetup.TypicalSource(run, options);
         TypicalBpd? typical = OodMethods.NeedsTypical(method) || (asked is null && options is not null)
-            ? OodScorer.Typical(model, OodSetup.TypicalSource(run, options), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages)
+            ? OodScorer.Typical(model, Train(), Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages)
             : null;
         if (asked is null)
         {
@@ -173,8 +176,8 @@ static class EvalCommands
             method = chosen;
             if (why is not null) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {why}");
         }
-        using var neighbours = OodMethods.NeedsNeighbours(method) ? new NeighbourReference(OodSetup.TypicalSource(run, options)) : null;
-        var scale = method == OodMethod.ComplexityNeighbours ? OodScorer.Scale(typical!, OodSetup.TypicalSource(run, options), neighbours!) : null;
+        using var neighbours = OodMethods.NeedsNeighbours(method) ? new NeighbourReference(Train()) : null;
+        var scale = method == OodMethod.ComplexityNeighbours ? OodScorer.Scale(typical!, Train(), neighbours!) : null;
         var measured = OodScorer.Measure(model, background, ds, new[] { method }, bound, neighbours: neighbours);
         var scores = OodScorer.Scores(method, measured, typical, scale);
         var names = ds is FolderDataset fd ? fd.Files : null;

@@ -161,15 +161,18 @@ static class OodCommands
         void Work(Action<string, int> started, Action<int> advance)
         {
             // The typical bpd also decides the default (OodMethods.Choose), so it is computed whenever the run names its data (once, then cached).
+            // The training split is opened once for the typical bpd and the neighbour reference.
+            IImageDataset? train = null;
+            IImageDataset Train() => train ??= OodSetup.TypicalSource(run, options);
             if (options is not null || methods.Any(OodMethods.NeedsTypical))
             {
-                var source = OodSetup.TypicalSource(run, options);
+                var source = Train();
                 started("typical bpd (training images)", Math.Min(typicalImages, source.Count));
                 typical = OodScorer.Typical(model, source, Path.Combine(run.Path, TypicalBpd.FileName), OodSetup.ModelStamp(run, a), bound, typicalImages, advance);
             }
             if (methods.Any(OodMethods.NeedsNeighbours))
             {
-                var source = OodSetup.TypicalSource(run, options);
+                var source = Train();
                 started("neighbour reference (training images)", 1);
                 neighbours = new NeighbourReference(source);
                 if (methods.Contains(OodMethod.ComplexityNeighbours)) scale = OodScorer.Scale(typical!, source, neighbours);
