@@ -72,6 +72,9 @@ static int Rewrite(MethodDefinition method, MethodReference keepAlive)
     var conversions = body.Instructions
         .Where(i => i.OpCode == OpCodes.Call && i.Operand is MethodReference m && IsConversion(m)).ToList();
     if (conversions.Count == 0) return 0;
+    // Code between `tail.` and its ret would be invalid IL; C# never emits the prefix, so refuse rather than guess.
+    if (body.Instructions.Any(i => i.OpCode == OpCodes.Tail))
+        throw new InvalidOperationException($"{method.FullName}: a tail call in a method that makes a Scalar");
     body.SimplifyMacros();
     var il = body.GetILProcessor();
     var kept = new List<VariableDefinition>();
