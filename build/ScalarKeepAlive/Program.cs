@@ -86,7 +86,6 @@ static int Rewrite(MethodDefinition method, MethodReference keepAlive)
         il.InsertAfter(call, il.Create(OpCodes.Dup));
         il.InsertAfter(call.Next, il.Create(OpCodes.Stloc, local));
     }
-    body.InitLocals = true;
     foreach (var ret in body.Instructions.Where(i => i.OpCode == OpCodes.Ret).ToList())
     {
         // The ret instruction itself becomes the first load, so branches and handler ends that point at it stay right.

@@ -35,7 +35,8 @@ public static class OodMethods
 
     /// <summary>
     /// The default score, chosen in docs/OOD.md by the rule stated there (the best worst-case AUROC over
-    /// the five synthetic transforms and the held-out class), from the in-distribution data and those sets only. It needs no background model but the run's training images (the neighbour reference and
+    /// the five synthetic transforms and the held-out class), from the in-distribution data and those sets
+    /// only. It needs no background model but the run's training images (the neighbour reference and
     /// the scale); <see cref="Choose"/> falls back to <see cref="DefaultWithoutTrainingData"/> without them.
     /// </summary>
     public const OodMethod Default = OodMethod.ComplexityNeighbours;

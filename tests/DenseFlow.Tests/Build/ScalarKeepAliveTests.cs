@@ -26,8 +26,8 @@ public class ScalarKeepAliveTests
         var collector = new Thread(() => { while (!Volatile.Read(ref stop)) { GC.Collect(); GC.WaitForPendingFinalizers(); } }) { IsBackground = true };
         using var x = ones(8, 8);
         using var b = ones(8, 8);
-        var failures = new List<string>();
-        long iterations = 0;
+        var messages = new List<string>();
+        long iterations = 0, failures = 0;
         collector.Start();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -37,11 +37,11 @@ public class ScalarKeepAliveTests
                 iterations++;
                 // Inside TorchSharp: int and double operands, the alpha of a + b; here: clamp's two numbers.
                 try { using var y = x - 128; using var z = y * 0.5; using var w = z + b; using var c = w.clamp(0, 255); }
-                catch (Exception e) { if (failures.Count < 5) failures.Add(e.Message.Split('\n')[0]); else failures.Add(""); }
+                catch (Exception e) { if (++failures <= 5) messages.Add(e.Message.Split('\n')[0]); }
             }
         }
         finally { Volatile.Write(ref stop, true); collector.Join(); }
-        Assert.True(failures.Count == 0, $"{failures.Count} of {iterations} iterations failed: {string.Join(" | ", failures.Where(f => f != ""))}");
+        Assert.True(failures == 0, $"{failures} of {iterations} iterations failed: {string.Join(" | ", messages)}");
         Assert.True(iterations > 1000, $"only {iterations} iterations ran");
     }
 }
